@@ -1,0 +1,137 @@
+"""persona-lab: run LLM personas, route every turn to a model tier, measure cost against quality.
+
+Everything a user needs is importable from here. Names load on first use (PEP 562), so
+``import persona_lab`` stays fast and imports no provider SDK, pandas or pydantic.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+logging.getLogger("persona_lab").addHandler(logging.NullHandler())
+
+_EXPORTS: dict[str, str] = {
+    # persona, messages, errors
+    "Persona": "persona_lab._persona",
+    "RoutingPreferences": "persona_lab._persona",
+    "TIER_NAMES": "persona_lab._persona",
+    "Message": "persona_lab._messages",
+    "ToolCall": "persona_lab._messages",
+    "Conversation": "persona_lab._messages",
+    "ConversationTurn": "persona_lab._messages",
+    "estimate_tokens": "persona_lab._tokens",
+    "PersonaLabError": "persona_lab._errors",
+    "ConfigError": "persona_lab._errors",
+    "PersonaError": "persona_lab._errors",
+    "TierError": "persona_lab._errors",
+    "UnknownTier": "persona_lab._errors",
+    "TierNotConfigured": "persona_lab._errors",
+    "ProviderError": "persona_lab._errors",
+    "AllTiersFailed": "persona_lab._errors",
+    "RouterError": "persona_lab._errors",
+    "NotFittedError": "persona_lab._errors",
+    "LoopError": "persona_lab._errors",
+    "BudgetExceeded": "persona_lab._errors",
+    "ToolFailed": "persona_lab._errors",
+    "LogSchemaError": "persona_lab._errors",
+    "UsageError": "persona_lab._errors",
+    # tiers
+    "TierRegistry": "persona_lab.tiers",
+    "TierConfig": "persona_lab.tiers",
+    "ModelConfig": "persona_lab.tiers",
+    "Price": "persona_lab.tiers",
+    "ScriptedBackend": "persona_lab.tiers",
+    "ScriptedResponse": "persona_lab.tiers",
+    "Usage": "persona_lab.tiers",
+    # routers
+    "FixedRouter": "persona_lab.routers",
+    "RoutingContext": "persona_lab.routers",
+    "RoutingDecision": "persona_lab.routers",
+    "Verdict": "persona_lab.routers",
+    # memory
+    "SqliteMemoryStore": "persona_lab.memory",
+    "MemoryItem": "persona_lab.memory",
+    # loops
+    "ConversationLoop": "persona_lab.loops",
+    "HistoryCompactor": "persona_lab.loops",
+    "Toolbox": "persona_lab.loops",
+    "tool": "persona_lab.loops",
+    "TurnLog": "persona_lab.loops",
+    "TurnResult": "persona_lab.loops",
+    "run_sync": "persona_lab.loops",
+    # logs
+    "JsonlTurnLogWriter": "persona_lab.logs",
+    "InMemoryTurnLogWriter": "persona_lab.logs",
+    "read_turn_logs": "persona_lab.logs",
+    "turn_logs_to_frame": "persona_lab.logs",
+    "TURN_LOG_COLUMNS": "persona_lab.logs",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'persona_lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from persona_lab._errors import (
+        AllTiersFailed,
+        BudgetExceeded,
+        ConfigError,
+        LogSchemaError,
+        LoopError,
+        NotFittedError,
+        PersonaError,
+        PersonaLabError,
+        ProviderError,
+        RouterError,
+        TierError,
+        TierNotConfigured,
+        ToolFailed,
+        UnknownTier,
+        UsageError,
+    )
+    from persona_lab._messages import Conversation, ConversationTurn, Message, ToolCall
+    from persona_lab._persona import TIER_NAMES, Persona, RoutingPreferences
+    from persona_lab._tokens import estimate_tokens
+    from persona_lab.logs import (
+        TURN_LOG_COLUMNS,
+        InMemoryTurnLogWriter,
+        JsonlTurnLogWriter,
+        read_turn_logs,
+        turn_logs_to_frame,
+    )
+    from persona_lab.loops import (
+        ConversationLoop,
+        HistoryCompactor,
+        Toolbox,
+        TurnLog,
+        TurnResult,
+        run_sync,
+        tool,
+    )
+    from persona_lab.memory import MemoryItem, SqliteMemoryStore
+    from persona_lab.routers import FixedRouter, RoutingContext, RoutingDecision, Verdict
+    from persona_lab.tiers import (
+        ModelConfig,
+        Price,
+        ScriptedBackend,
+        ScriptedResponse,
+        TierConfig,
+        TierRegistry,
+        Usage,
+    )

@@ -1,0 +1,206 @@
+"""Every error persona-lab raises, as one tree.
+
+    PersonaLabError
+    ├── ConfigError                 bad persona file, bad tier configuration, missing variable
+    │   └── PersonaError            a persona YAML that does not validate (names file and field)
+    ├── TierError
+    │   ├── UnknownTier             a tier name that is not small / mid / frontier
+    │   ├── TierNotConfigured       no configured tier can serve a request
+    │   ├── PriceMissing            a price was required but none is known
+    │   └── ProviderError           a provider call failed (carries tier, model, attempt)
+    │       ├── RateLimited
+    │       ├── ProviderTimeout
+    │       ├── AuthFailed
+    │       ├── StreamInterrupted   a stream broke after it had started
+    │       └── AllTiersFailed      every candidate tier and model failed for one request
+    ├── RouterError
+    │   └── NotFittedError          a learned router used before ``fit`` (also ValueError, AttributeError)
+    ├── LoopError
+    │   ├── BudgetExceeded          a persona's session cost cap is spent
+    │   ├── TurnLimitExceeded
+    │   └── ToolFailed              a tool raised or got invalid arguments
+    └── LogSchemaError              a turn-log line that is not a valid record
+
+    UsageError (RuntimeError)       the programmer used an object the wrong way
+
+Every class has a stable dotted ``code`` so callers branch on codes, never on message text.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AllTiersFailed",
+    "AuthFailed",
+    "BudgetExceeded",
+    "ConfigError",
+    "LogSchemaError",
+    "LoopError",
+    "NotFittedError",
+    "PersonaError",
+    "PersonaLabError",
+    "PriceMissing",
+    "ProviderError",
+    "ProviderTimeout",
+    "RateLimited",
+    "RouterError",
+    "StreamInterrupted",
+    "TierError",
+    "TierNotConfigured",
+    "ToolFailed",
+    "TurnLimitExceeded",
+    "UnknownTier",
+    "UsageError",
+]
+
+
+class PersonaLabError(Exception):
+    """Root of every persona-lab error."""
+
+    code = "persona_lab.error"
+
+
+class ConfigError(PersonaLabError):
+    """Configuration that cannot work: a missing variable, an invalid value."""
+
+    code = "persona_lab.config"
+
+
+class PersonaError(ConfigError):
+    """A persona definition that does not validate; the message names the file and the field."""
+
+    code = "persona_lab.config.persona"
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.source = source
+        self.field = field
+
+
+class TierError(PersonaLabError):
+    code = "persona_lab.tier"
+
+
+class UnknownTier(TierError, ValueError):
+    """A tier name outside small / mid / frontier."""
+
+    code = "persona_lab.tier.unknown"
+
+    def __init__(self, tier: str, *, where: str = ""):
+        place = f" in {where}" if where else ""
+        super().__init__(f"unknown tier {tier!r}{place}; expected one of: small, mid, frontier")
+        self.tier = tier
+
+
+class TierNotConfigured(TierError):
+    """No configured tier can serve the request."""
+
+    code = "persona_lab.tier.not_configured"
+
+
+class PriceMissing(TierError):
+    code = "persona_lab.tier.price_missing"
+
+
+class ProviderError(TierError):
+    """A provider call failed. ``retryable`` says whether another attempt may succeed."""
+
+    code = "persona_lab.tier.provider"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        tier: str | None = None,
+        attempt: int | None = None,
+        status_code: int | None = None,
+        retryable: bool = True,
+    ):
+        super().__init__(message)
+        self.provider = provider
+        self.model = model
+        self.tier = tier
+        self.attempt = attempt
+        self.status_code = status_code
+        self.retryable = retryable
+
+
+class RateLimited(ProviderError):
+    code = "persona_lab.tier.provider.rate_limited"
+
+
+class ProviderTimeout(ProviderError):
+    code = "persona_lab.tier.provider.timeout"
+
+
+class AuthFailed(ProviderError):
+    code = "persona_lab.tier.provider.auth"
+
+
+class StreamInterrupted(ProviderError):
+    """The stream broke after it had started; the SDKs do not retry this."""
+
+    code = "persona_lab.tier.provider.stream_interrupted"
+
+
+class AllTiersFailed(ProviderError):
+    """Every candidate model of every reachable tier failed for one request."""
+
+    code = "persona_lab.tier.provider.all_failed"
+
+
+class RouterError(PersonaLabError):
+    code = "persona_lab.router"
+
+
+class NotFittedError(RouterError, ValueError, AttributeError):
+    """A learned router was used before ``fit``."""
+
+    code = "persona_lab.router.not_fitted"
+
+
+class LoopError(PersonaLabError):
+    code = "persona_lab.loop"
+
+
+class BudgetExceeded(LoopError):
+    """The persona's cost cap is spent; no model was called."""
+
+    code = "persona_lab.loop.budget_exceeded"
+
+    def __init__(self, message: str, *, spent_usd: float, cap_usd: float):
+        super().__init__(message)
+        self.spent_usd = spent_usd
+        self.cap_usd = cap_usd
+
+
+class TurnLimitExceeded(LoopError):
+    code = "persona_lab.loop.turn_limit"
+
+
+class ToolFailed(LoopError):
+    """A tool raised or was called with invalid arguments."""
+
+    code = "persona_lab.loop.tool_failed"
+
+    def __init__(self, message: str, *, tool: str):
+        super().__init__(message)
+        self.tool = tool
+
+
+class LogSchemaError(PersonaLabError):
+    """A turn-log line that is not a valid record; names the file and line."""
+
+    code = "persona_lab.logs.schema"
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+
+class UsageError(RuntimeError):
+    """The programmer used an object the wrong way (not a runtime failure)."""
+
+    code = "persona_lab.usage"

@@ -1,0 +1,169 @@
+"""The persona: identity plus constraints, knowledge, skills, tools, routing and autonomy.
+
+Loaded from YAML and validated; a malformed file raises :class:`PersonaError` naming the file
+and the field (``tenancy.yaml: identity.name: Field required``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from persona_lab._errors import PersonaError
+
+__all__ = [
+    "TIER_NAMES",
+    "Autonomy",
+    "Identity",
+    "Persona",
+    "RoutingPreferences",
+    "SeedMemory",
+    "Skill",
+    "WorldviewClaim",
+]
+
+TIER_NAMES: tuple[str, ...] = ("small", "mid", "frontier")
+"""Tier names, cheapest first."""
+
+TierName = Literal["small", "mid", "frontier"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Identity(_Frozen):
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+    background: str = ""
+    language: str = "en"
+    constraints: tuple[str, ...] = ()
+
+
+class WorldviewClaim(_Frozen):
+    claim: str = Field(min_length=1)
+    domain: str = "general"
+    confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+
+
+class SeedMemory(_Frozen):
+    """An episodic memory the persona starts with."""
+
+    text: str = Field(min_length=1)
+    when: str | None = None
+
+
+class Skill(_Frozen):
+    name: str = Field(min_length=1)
+    description: str
+    instructions: str = ""
+
+
+class RoutingPreferences(_Frozen):
+    """How this persona wants its turns routed.
+
+    ``tier`` pins every turn to one tier, or ``auto`` lets the router choose. ``keywords`` maps a
+    tier to words that send a turn there (rule-based routers read it).
+    """
+
+    tier: Literal["auto", "small", "mid", "frontier"] = "auto"
+    max_cost_per_turn_usd: float | None = Field(default=None, gt=0)
+    max_cost_per_session_usd: float | None = Field(default=None, gt=0)
+    keywords: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)
+    allowed_providers: tuple[str, ...] | None = None
+
+    @field_validator("keywords")
+    @classmethod
+    def _known_tiers(cls, value: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+        for tier in value:
+            if tier not in TIER_NAMES:
+                raise ValueError(f"unknown tier {tier!r}; expected one of: {', '.join(TIER_NAMES)}")
+        return value
+
+    @property
+    def pinned_tier(self) -> str | None:
+        return None if self.tier == "auto" else self.tier
+
+
+class Autonomy(_Frozen):
+    """What an agent run may do on its own."""
+
+    max_questions: int = Field(default=2, ge=0)
+    max_steps: int = Field(default=12, ge=1)
+
+
+class Persona(_Frozen):
+    """A validated persona definition."""
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    identity: Identity
+    self_facts: tuple[str, ...] = ()
+    worldview: tuple[WorldviewClaim, ...] = ()
+    memories: tuple[SeedMemory, ...] = ()
+    tools: tuple[str, ...] = ()
+    skills: tuple[Skill, ...] = ()
+    routing: RoutingPreferences = Field(default_factory=RoutingPreferences)
+    autonomy: Autonomy = Field(default_factory=Autonomy)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Persona:
+        """Load and validate a persona file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PersonaError(f"{path}: cannot read persona file: {exc}", source=str(path)) from exc
+        return cls.from_yaml_text(text, source=str(path))
+
+    @classmethod
+    def from_yaml_text(cls, text: str, *, source: str = "<string>") -> Persona:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            raise PersonaError(f"{source}: not valid YAML{where}: {exc}", source=source) from exc
+        if not isinstance(data, dict):
+            raise PersonaError(
+                f"{source}: a persona file must be a mapping, got {type(data).__name__}", source=source
+            )
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Persona:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "<root>"
+            others = len(exc.errors()) - 1
+            more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
+            raise PersonaError(
+                f"{source}: {field}: {first['msg']}{more}", source=source, field=field
+            ) from exc
+
+    def system_prompt(self) -> str:
+        """The persona block that opens every prompt; never dropped for budget."""
+        ident = self.identity
+        parts = [f"You are {ident.name}, {ident.role}."]
+        if ident.background:
+            parts.append(ident.background.strip())
+        if ident.language and ident.language != "en":
+            parts.append(f"Answer in the language with code {ident.language!r} unless asked otherwise.")
+        if ident.constraints:
+            parts.append("Always follow these rules:\n" + "\n".join(f"- {c}" for c in ident.constraints))
+        if self.self_facts:
+            parts.append("About you:\n" + "\n".join(f"- {f}" for f in self.self_facts))
+        if self.skills:
+            parts.append(
+                "Your skills:\n"
+                + "\n".join(
+                    f"- {s.name}: {s.description}" + (f" ({s.instructions.strip()})" if s.instructions else "")
+                    for s in self.skills
+                )
+            )
+        return "\n\n".join(parts)

@@ -1,0 +1,103 @@
+"""Turn logs as a tidy pandas DataFrame: one row per turn, declared columns and dtypes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from persona_lab.loops._turn_log import TurnLog
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["TURN_LOG_COLUMNS", "Column", "turn_logs_to_frame"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    dtype: str
+    doc: str
+    get: Callable[[TurnLog], Any]
+
+
+def _field(name: str) -> Callable[[TurnLog], Any]:
+    return lambda r: getattr(r, name)
+
+
+_COLUMNS: list[tuple[str, str, str]] = [
+    ("conversation_id", "string", "conversation (or agent run's conversation) id"),
+    ("turn_index", "Int64", "0, 1, 2… within the conversation"),
+    ("timestamp", "datetime64[ns, UTC]", "when the turn started"),
+    ("kind", "string", "chat or agent_step"),
+    ("run_id", "string", "agent run id (agent steps only)"),
+    ("step_index", "Int64", "step within the agent run"),
+    ("persona_id", "string", "persona that answered"),
+    ("router_name", "string", "router that chose the tier"),
+    ("requested_tier", "string", "the router's choice"),
+    ("tier", "string", "the tier that produced the accepted answer (missing if the turn failed)"),
+    ("decision_reason", "string", "the router's short rationale"),
+    ("fallback_from", "string", "tier fallen back from, if any"),
+    ("fallback_to", "string", "tier fallen back to, if any"),
+    ("fallback_reason", "string", "why the fallback happened"),
+    ("gen_ai_provider_name", "string", "OTel gen_ai.provider.name"),
+    ("gen_ai_request_model", "string", "OTel gen_ai.request.model"),
+    ("gen_ai_response_model", "string", "OTel gen_ai.response.model"),
+    ("gen_ai_usage_input_tokens", "Int64", "OTel gen_ai.usage.input_tokens, all paid attempts"),
+    ("gen_ai_usage_output_tokens", "Int64", "OTel gen_ai.usage.output_tokens, all paid attempts"),
+    ("gen_ai_usage_cache_read_input_tokens", "Int64", "OTel gen_ai.usage.cache_read.input_tokens"),
+    ("gen_ai_response_time_to_first_chunk", "float64", "OTel gen_ai.response.time_to_first_chunk (s)"),
+    ("ttft_s", "float64", "turn start to first answer text (s)"),
+    ("latency_s", "float64", "whole turn (s)"),
+    ("cost_usd", "float64", "answer attempts' cost (NaN when a price is unknown)"),
+    ("total_cost_usd", "float64", "cost_usd plus compaction and review calls"),
+    ("price_source", "string", "override, genai-prices, compute-time, recorded or unknown"),
+    ("tokens_estimated", "bool", "True when token counts were estimated offline"),
+    ("prompt_tokens_estimate", "Int64", "estimated tokens of the whole prompt before fitting"),
+    ("memory_hits", "Int64", "memories retrieved for the turn"),
+    ("answer_chars", "Int64", "characters of the accepted answer"),
+    ("error", "string", "error message when the turn failed"),
+    ("error_type", "string", "error class when the turn failed"),
+    ("suite", "string", "benchmark suite (benchmark runs)"),
+    ("item_id", "string", "benchmark item id"),
+    ("category", "string", "benchmark item category"),
+    ("score", "float64", "the item's recorded score for the answering model"),
+]
+
+TURN_LOG_COLUMNS: tuple[Column, ...] = (
+    *(Column(name, dtype, doc, _field(name)) for name, dtype, doc in _COLUMNS),
+    Column("n_tool_calls", "Int64", "tool calls made in the turn", lambda r: len(r.tool_calls)),
+    Column("n_attempts", "Int64", "model calls (failed, escalated and accepted)", lambda r: len(r.attempts)),
+    Column("n_compactions", "Int64", "history summarisation calls", lambda r: len(r.compactions)),
+    Column("compaction_cost_usd", "float64", "cost of summarisation calls", lambda r: r.compaction_cost_usd),
+    Column("fell_back", "bool", "the answering tier differs from the router's choice", lambda r: r.fallback_to is not None),
+)
+"""Every column of :func:`turn_logs_to_frame`, with its dtype and meaning."""
+
+
+def turn_logs_to_frame(source: Iterable[TurnLog] | str | Path) -> pd.DataFrame:
+    """Turn logs (records, a writer, or a JSONL path) as a DataFrame, one row per turn.
+
+    Columns are :data:`TURN_LOG_COLUMNS` plus ``cumulative_cost_usd`` (running total of
+    ``total_cost_usd`` within each conversation, unknown costs counted as 0).
+    """
+    import pandas as pd
+
+    if isinstance(source, (str, Path)):
+        from persona_lab.logs._writers import read_turn_logs
+
+        records = read_turn_logs(source)
+    else:
+        records = list(source)
+    data = {c.name: [c.get(r) for r in records] for c in TURN_LOG_COLUMNS}
+    frame = pd.DataFrame(data)
+    for c in TURN_LOG_COLUMNS:
+        if c.dtype.startswith("datetime"):
+            frame[c.name] = pd.to_datetime(frame[c.name], utc=True, format="ISO8601")
+        else:
+            frame[c.name] = frame[c.name].astype(c.dtype)  # type: ignore[call-overload]
+    costs = frame["total_cost_usd"].fillna(0.0)
+    frame["cumulative_cost_usd"] = costs.groupby(frame["conversation_id"], sort=False).cumsum().astype("float64")
+    return frame

@@ -1,0 +1,201 @@
+"""One model call with fallback: try the tier's models, then the nearest tiers, streaming events.
+
+Shared by the conversation loop and the agentic loop. A stream that breaks part-way is not
+retried by the SDKs; here it moves to the next candidate and a :class:`Retrying` event tells
+consumers to discard the partial text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from persona_lab._errors import AllTiersFailed, PersonaLabError, ProviderError, TierNotConfigured
+from persona_lab._messages import ToolCall
+from persona_lab._tokens import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
+from persona_lab.loops._clock import Clock
+from persona_lab.loops._events import LoopEvent, Retrying, TextDelta
+from persona_lab.loops._turn_log import Attempt
+from persona_lab.tiers._config import ModelConfig
+from persona_lab.tiers._prices import Cost
+from persona_lab.tiers._protocol import ChatRequest, Usage
+from persona_lab.tiers._registry import TierRegistry
+
+__all__ = ["CallResult", "ModelCaller", "RequestBuilder"]
+
+RequestBuilder = Callable[[str, ModelConfig], ChatRequest]
+"""Builds the request for a (tier, model): the prompt is fitted to that model's budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """The accepted call: what it said, which model said it, and what it cost."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...]
+    tier: str
+    config: ModelConfig
+    usage: Usage
+    tokens_estimated: bool
+    cost: Cost
+    latency_s: float
+    time_to_first_chunk_s: float | None
+    first_text_at: float | None
+    response_model: str | None
+    finish_reason: str | None
+    attempts: tuple[Attempt, ...]
+    fallback_reason: str | None
+
+
+@dataclass(slots=True)
+class CallBox:
+    """Receives the result of :meth:`ModelCaller.stream` (async generators cannot return)."""
+
+    result: CallResult | None = None
+    failed_attempts: list[Attempt] = field(default_factory=list)
+
+
+def _estimate_usage(request: ChatRequest, text: str, calls: tuple[ToolCall, ...]) -> Usage:
+    prompt = estimate_tokens(request.system) + sum(m.tokens for m in request.messages)
+    prompt += sum(estimate_tokens(t.description) + 20 for t in request.tools)
+    output = estimate_tokens(text) + sum(estimate_tokens(c.arguments) + MESSAGE_OVERHEAD_TOKENS for c in calls)
+    return Usage(input_tokens=prompt, output_tokens=output)
+
+
+class ModelCaller:
+    """Runs a request on the nearest working (tier, model), emitting text deltas and retries."""
+
+    def __init__(self, registry: TierRegistry, clock: Clock):
+        self.registry = registry
+        self.clock = clock
+
+    async def stream(
+        self,
+        *,
+        id: str,
+        index: int,
+        tier: str,
+        build: RequestBuilder,
+        box: CallBox,
+        emit_text: bool = True,
+        first_tier_only: bool = False,
+    ) -> AsyncIterator[LoopEvent]:
+        candidates = self.registry.candidates(tier)
+        if first_tier_only:
+            candidates = [c for c in candidates if c[0] == candidates[0][0]] if candidates else []
+        if not candidates:
+            raise TierNotConfigured(f"no configured tier can serve {tier!r}")
+        errors: list[str] = []
+        for position, (cand_tier, config) in enumerate(candidates):
+            request = build(cand_tier, config)
+            backend = self.registry.backend(config)
+            started = self.clock.monotonic()
+            first_chunk: float | None = None
+            first_text: float | None = None
+            text_parts: list[str] = []
+            calls: dict[int, list[str]] = {}
+            ids: dict[int, str] = {}
+            names: dict[int, str] = {}
+            usage: Usage | None = None
+            response_model: str | None = None
+            finish: str | None = None
+            try:
+                async for chunk in backend.stream(request):
+                    now = self.clock.monotonic()
+                    if first_chunk is None and not chunk.final:
+                        first_chunk = now
+                    if chunk.delta:
+                        if first_text is None:
+                            first_text = now
+                        text_parts.append(chunk.delta)
+                        if emit_text:
+                            yield TextDelta(id, index, chunk.delta)
+                    for d in chunk.tool_calls:
+                        calls.setdefault(d.index, []).append(d.arguments)
+                        if d.id:
+                            ids[d.index] = d.id
+                        if d.name:
+                            names[d.index] = d.name
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    response_model = chunk.response_model or response_model
+                    finish = chunk.finish_reason or finish
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = exc if isinstance(exc, PersonaLabError) else ProviderError(
+                    f"{config.ref}: {type(exc).__name__}: {exc}", provider=config.provider, model=config.model
+                )
+                if isinstance(error, ProviderError):
+                    error.tier, error.attempt = cand_tier, position + 1
+                latency = self.clock.monotonic() - started
+                box.failed_attempts.append(
+                    Attempt(
+                        tier=cand_tier,
+                        provider=config.provider,
+                        model=config.model,
+                        outcome="failed",
+                        latency_s=latency,
+                        error=str(error),
+                        error_type=type(error).__name__,
+                    )
+                )
+                errors.append(f"{cand_tier} {config.ref}: {type(error).__name__}: {error}")
+                if position + 1 < len(candidates):
+                    next_tier, next_config = candidates[position + 1]
+                    yield Retrying(
+                        id, index, cand_tier, config.model, next_tier, next_config.model,
+                        f"{type(error).__name__}: {error}",
+                    )
+                    continue
+                raise AllTiersFailed(
+                    f"every candidate failed for tier {tier!r}: " + " | ".join(errors),
+                    tier=tier,
+                    attempt=position + 1,
+                    retryable=False,
+                ) from exc
+            latency = self.clock.monotonic() - started
+            text = "".join(text_parts)
+            tool_calls = tuple(
+                ToolCall(id=ids.get(i) or f"call_{index}_{i}", name=names.get(i, ""), arguments="".join(parts))
+                for i, parts in sorted(calls.items())
+            )
+            estimated = usage is None or usage.input_tokens is None or usage.output_tokens is None
+            if estimated:
+                guess = _estimate_usage(request, text, tool_calls)
+                usage = Usage(
+                    input_tokens=usage.input_tokens if usage and usage.input_tokens is not None else guess.input_tokens,
+                    output_tokens=usage.output_tokens if usage and usage.output_tokens is not None else guess.output_tokens,
+                    cache_read_input_tokens=usage.cache_read_input_tokens if usage else None,
+                )
+            assert usage is not None
+            cost = self.registry.prices.cost(config, usage, duration_s=latency)
+            accepted = Attempt(
+                tier=cand_tier,
+                provider=config.provider,
+                model=config.model,
+                outcome="accepted",
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_usd=cost.usd,
+                latency_s=latency,
+            )
+            box.result = CallResult(
+                text=text,
+                tool_calls=tool_calls,
+                tier=cand_tier,
+                config=config,
+                usage=usage,
+                tokens_estimated=estimated,
+                cost=cost,
+                latency_s=latency,
+                time_to_first_chunk_s=None if first_chunk is None else first_chunk - started,
+                first_text_at=first_text,
+                response_model=response_model,
+                finish_reason=finish,
+                attempts=(*box.failed_attempts, accepted),
+                fallback_reason=errors[-1] if errors else None,
+            )
+            box.failed_attempts = []
+            return

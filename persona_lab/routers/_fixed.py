@@ -1,0 +1,29 @@
+"""The simplest router: always the same tier."""
+
+from __future__ import annotations
+
+from persona_lab.routers._protocol import RoutingContext, RoutingDecision
+from persona_lab.tiers._config import check_tier
+
+__all__ = ["FixedRouter"]
+
+
+class FixedRouter:
+    """Send every turn to ``tier`` (a persona's pinned tier wins when ``respect_pin``)."""
+
+    def __init__(self, tier: str = "mid", *, respect_pin: bool = True):
+        self.tier = check_tier(tier, where="FixedRouter")
+        self.respect_pin = respect_pin
+
+    def __repr__(self) -> str:
+        return f"FixedRouter({self.tier!r})"
+
+    @property
+    def name(self) -> str:
+        return f"fixed-{self.tier}"
+
+    def route(self, context: RoutingContext) -> RoutingDecision:
+        pinned = context.preferences.pinned_tier
+        if self.respect_pin and pinned is not None:
+            return RoutingDecision(pinned, f"persona pins tier {pinned}")
+        return RoutingDecision(self.tier, f"fixed router: always {self.tier}")

@@ -1,0 +1,169 @@
+"""Backend for the official ``anthropic`` SDK: streaming Messages with tool use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from persona_lab._errors import (
+    AuthFailed,
+    PersonaLabError,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+    StreamInterrupted,
+)
+from persona_lab.tiers._config import ModelConfig
+from persona_lab.tiers._protocol import ChatRequest, Chunk, ToolCallDelta, Usage
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+__all__ = ["AnthropicBackend", "anthropic_messages"]
+
+
+def anthropic_messages(request: ChatRequest) -> list[dict[str, Any]]:
+    """Messages in the Anthropic shape: tool results as user blocks, same roles merged,
+    a user message first, and never an empty list."""
+    out: list[dict[str, Any]] = []
+    for m in request.messages:
+        if m.role == "system":
+            continue
+        if m.role == "tool":
+            role = "user"
+            blocks: list[dict[str, Any]] = [
+                {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content}
+            ]
+        else:
+            role = m.role
+            blocks = [{"type": "text", "text": m.content}] if m.content else []
+            for c in m.tool_calls:
+                try:
+                    args = c.parsed_arguments()
+                except ValueError:
+                    args = {"_raw": c.arguments}
+                blocks.append({"type": "tool_use", "id": c.id, "name": c.name, "input": args})
+        if not blocks:
+            continue
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+    if not out or out[0]["role"] != "user":
+        out.insert(0, {"role": "user", "content": [{"type": "text", "text": "(continue)"}]})
+    return out
+
+
+def _tool_choice(choice: str) -> dict[str, Any]:
+    if choice == "auto":
+        return {"type": "auto"}
+    if choice == "none":
+        return {"type": "none"}
+    if choice == "required":
+        return {"type": "any"}
+    return {"type": "tool", "name": choice}
+
+
+class AnthropicBackend:
+    """Streams Messages through ``AsyncAnthropic``; SDK errors become persona-lab errors."""
+
+    def __init__(self, config: ModelConfig, *, client: AsyncAnthropic | None = None):
+        self.name = "anthropic"
+        self._config = config
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"AnthropicBackend(model={self._config.model!r})"
+
+    def _get_client(self) -> AsyncAnthropic:
+        if self._client is None:
+            from anthropic import AsyncAnthropic
+
+            key = self._config.api_key.reveal() if self._config.api_key else None
+            self._client = AsyncAnthropic(
+                api_key=key,
+                base_url=self._config.base_url,
+                max_retries=self._config.max_retries,
+                timeout=self._config.timeout_s,
+            )
+        return self._client
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_output_tokens,
+            "messages": anthropic_messages(request),
+            "stream": True,
+        }
+        if request.system:
+            params["system"] = request.system
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.tools:
+            params["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+                for t in request.tools
+            ]
+            params["tool_choice"] = _tool_choice(request.tool_choice)
+        return params
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        started = False
+        try:
+            events = await self._get_client().messages.create(**self._params(request))
+            input_tokens: int | None = None
+            cache_read: int | None = None
+            output_tokens: int | None = None
+            finish: str | None = None
+            model: str | None = None
+            async for event in events:
+                kind = event.type
+                if kind == "message_start":
+                    model = event.message.model
+                    input_tokens = event.message.usage.input_tokens
+                    cache_read = getattr(event.message.usage, "cache_read_input_tokens", None)
+                elif kind == "content_block_start" and event.content_block.type == "tool_use":
+                    started = True
+                    block = event.content_block
+                    yield Chunk(tool_calls=(ToolCallDelta(event.index, block.id, block.name, ""),))
+                elif kind == "content_block_delta":
+                    started = True
+                    if event.delta.type == "text_delta":
+                        yield Chunk(delta=event.delta.text)
+                    elif event.delta.type == "input_json_delta":
+                        yield Chunk(tool_calls=(ToolCallDelta(event.index, arguments=event.delta.partial_json),))
+                elif kind == "message_delta":
+                    finish = event.delta.stop_reason or finish
+                    output_tokens = event.usage.output_tokens
+            usage = Usage(input_tokens, output_tokens, cache_read)
+            yield Chunk(usage=usage, finish_reason=finish, response_model=model, final=True)
+        except PersonaLabError:
+            raise
+        except Exception as exc:
+            raise self.classify(exc, started=started) from exc
+
+    def classify(self, exc: Exception, *, started: bool = False) -> ProviderError:
+        """Translate an SDK exception; nothing from ``anthropic`` leaves this module."""
+        import anthropic
+
+        cfg = self._config
+        common: dict[str, Any] = {"provider": cfg.provider, "model": cfg.model}
+        text = f"{cfg.ref}: {type(exc).__name__}: {exc}"
+        if started:
+            return StreamInterrupted(f"stream broke part-way: {text}", **common)
+        if isinstance(exc, anthropic.RateLimitError):
+            return RateLimited(text, status_code=429, **common)
+        if isinstance(exc, anthropic.APITimeoutError):
+            return ProviderTimeout(text, **common)
+        if isinstance(exc, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
+            return AuthFailed(text, status_code=exc.status_code, retryable=False, **common)
+        if isinstance(exc, anthropic.APIStatusError):
+            return ProviderError(text, status_code=exc.status_code, retryable=exc.status_code >= 500, **common)
+        return ProviderError(text, **common)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+

@@ -1,0 +1,122 @@
+"""Tier configuration: which model answers for a tier, and how to reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from persona_lab._errors import UnknownTier
+from persona_lab._persona import TIER_NAMES
+
+if TYPE_CHECKING:
+    from persona_lab.tiers._protocol import Backend
+
+__all__ = ["TIER_NAMES", "ModelConfig", "Price", "Secret", "TierConfig", "check_tier"]
+
+
+def check_tier(tier: str, *, where: str = "") -> str:
+    """Return ``tier`` if it is a tier name, else raise :class:`UnknownTier`."""
+    if tier not in TIER_NAMES:
+        raise UnknownTier(tier, where=where)
+    return tier
+
+
+class Secret:
+    """A string that never shows itself in a repr, str, log or notebook output."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per million tokens."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+    cache_read_per_mtok: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """One model a tier can call.
+
+    ``price`` overrides the bundled price list; ``usd_per_hour`` prices a local model by compute
+    time instead of tokens. ``backend`` injects a ready backend (tests, replays) instead of
+    building one for ``provider``.
+    """
+
+    provider: str
+    model: str
+    api_key: Secret | None = field(default=None, repr=False)
+    base_url: str | None = None
+    context_window: int = 128_000
+    max_output_tokens: int = 1024
+    temperature: float | None = None
+    supports_tools: bool = True
+    price: Price | None = None
+    usd_per_hour: float | None = None
+    max_retries: int = 2
+    timeout_s: float = 60.0
+    latency_s: float | None = None
+    backend: Backend | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.api_key, str):
+            object.__setattr__(self, "api_key", Secret(self.api_key))
+        if self.context_window <= self.max_output_tokens:
+            raise ValueError(
+                f"{self.provider}/{self.model}: context_window ({self.context_window}) must exceed "
+                f"max_output_tokens ({self.max_output_tokens})"
+            )
+
+    @property
+    def ref(self) -> str:
+        """``provider/model``, as shown in logs."""
+        return f"{self.provider}/{self.model}"
+
+    @property
+    def prompt_budget(self) -> int:
+        """Tokens a prompt may use: the context window minus the room kept for the answer."""
+        return self.context_window - self.max_output_tokens
+
+    def with_backend(self, backend: Backend) -> ModelConfig:
+        return replace(self, backend=backend)
+
+
+@dataclass(frozen=True, slots=True)
+class TierConfig:
+    """A tier: one or more models, tried in order before the tier itself falls back."""
+
+    models: tuple[ModelConfig, ...]
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ValueError("a TierConfig needs at least one model")
+
+    @classmethod
+    def of(cls, *models: ModelConfig) -> TierConfig:
+        return cls(tuple(models))
+
+    @property
+    def primary(self) -> ModelConfig:
+        return self.models[0]

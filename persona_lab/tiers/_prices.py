@@ -1,0 +1,115 @@
+"""Cost of a call in USD, from overrides, compute time, or the offline ``genai-prices`` list.
+
+Lookups are cached per model; an unknown model (a local one) costs ``None`` with source
+``"unknown"``, never an exception mid-turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from persona_lab.tiers._config import ModelConfig, Price
+from persona_lab.tiers._protocol import Usage
+
+__all__ = ["Cost", "PriceBook", "PriceSource"]
+
+logger = logging.getLogger("persona_lab.tiers")
+
+PriceSource = Literal["override", "genai-prices", "compute-time", "recorded", "unknown"]
+
+_GENAI_PROVIDERS = {"openai": "openai", "anthropic": "anthropic"}
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    usd: float | None
+    source: PriceSource
+
+
+class PriceBook:
+    """Prices models; holds a cache of looked-up prices and nothing else."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str, str | None], Price | None] = {}
+
+    def price_of(self, config: ModelConfig) -> tuple[Price | None, PriceSource]:
+        if config.price is not None:
+            return config.price, "override"
+        if config.usd_per_hour is not None:
+            return None, "compute-time"
+        key = (config.provider, config.model, config.base_url)
+        if key not in self._cache:
+            self._cache[key] = _lookup(config)
+        price = self._cache[key]
+        return price, ("genai-prices" if price is not None else "unknown")
+
+    def cost(self, config: ModelConfig, usage: Usage, *, duration_s: float = 0.0) -> Cost:
+        """Cost of one call; compute-time prices use ``duration_s``."""
+        if config.price is None and config.usd_per_hour is not None:
+            return Cost(config.usd_per_hour * duration_s / 3600.0, "compute-time")
+        price, source = self.price_of(config)
+        if price is None:
+            return Cost(None, "unknown")
+        return Cost(cost_from_price(price, usage), source)
+
+    def context_window_of(self, config: ModelConfig) -> int | None:
+        """The price list's context window for a model, when it knows one."""
+        try:
+            from genai_prices import Usage as GUsage
+            from genai_prices import calc_price
+
+            result = calc_price(
+                GUsage(input_tokens=1, output_tokens=1),
+                model_ref=config.model,
+                provider_id=_GENAI_PROVIDERS.get(config.provider),
+            )
+        except Exception:
+            return None
+        window = getattr(result.model, "context_window", None)
+        return int(window) if window else None
+
+
+def cost_from_price(price: Price, usage: Usage) -> float:
+    inp = usage.input_tokens or 0
+    cached = usage.cache_read_input_tokens or 0
+    cache_rate = price.cache_read_per_mtok if price.cache_read_per_mtok is not None else price.input_per_mtok
+    return (
+        (inp - cached) * price.input_per_mtok
+        + cached * cache_rate
+        + (usage.output_tokens or 0) * price.output_per_mtok
+    ) / 1_000_000
+
+
+def _as_float(value: object) -> float | None:
+    if isinstance(value, (Decimal, int, float)):
+        return float(value)
+    return None
+
+
+def _lookup(config: ModelConfig) -> Price | None:
+    if config.base_url and config.provider not in _GENAI_PROVIDERS:
+        return None
+    try:
+        from genai_prices import Usage as GUsage
+        from genai_prices import calc_price
+
+        result = calc_price(
+            GUsage(input_tokens=1_000_000, output_tokens=1_000_000),
+            model_ref=config.model,
+            provider_id=_GENAI_PROVIDERS.get(config.provider),
+        )
+    except LookupError:
+        logger.debug("no price known for %s", config.ref)
+        return None
+    except Exception as exc:  # the price list must never break a turn
+        logger.warning("price lookup for %s failed: %s", config.ref, exc)
+        return None
+    mp = result.model_price
+    inp, out = _as_float(mp.input_mtok), _as_float(mp.output_mtok)
+    if inp is None or out is None:  # tiered prices: fall back to the 1M-token figure
+        inp = float(result.input_price)
+        out = float(result.output_price)
+    return Price(inp, out, _as_float(mp.cache_read_mtok))

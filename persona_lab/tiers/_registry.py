@@ -1,0 +1,358 @@
+"""The tier registry: which model serves small / mid / frontier, and the fallback order."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from persona_lab._errors import ConfigError, TierNotConfigured
+from persona_lab.tiers._config import (
+    TIER_NAMES,
+    ModelConfig,
+    Price,
+    Secret,
+    TierConfig,
+    check_tier,
+)
+from persona_lab.tiers._prices import PriceBook
+from persona_lab.tiers._protocol import Backend
+
+__all__ = ["PROVIDER_LOADERS", "TierInfo", "TierRegistry"]
+
+BackendLoader = Callable[[ModelConfig], Backend]
+
+PROVIDER_LOADERS: dict[str, str] = {
+    "openai": "persona_lab.tiers._openai:OpenAIBackend",
+    "anthropic": "persona_lab.tiers._anthropic:AnthropicBackend",
+    "openai-compatible": "persona_lab.tiers._openai:OpenAIBackend",
+    "vllm": "persona_lab.tiers._openai:OpenAIBackend",
+    "ollama": "persona_lab.tiers._openai:OpenAIBackend",
+    "llama.cpp": "persona_lab.tiers._openai:OpenAIBackend",
+    "groq": "persona_lab.tiers._openai:OpenAIBackend",
+    "deepseek": "persona_lab.tiers._openai:OpenAIBackend",
+    "llama-cpp": "persona_lab.tiers._llama_cpp:LlamaCppBackend",
+}
+"""Provider name → ``module:Class`` of its backend, imported only when a tier is built."""
+
+_NEEDS_BASE_URL = {"openai-compatible", "vllm", "ollama", "llama.cpp", "groq", "deepseek"}
+_SDK_KEY_VARS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+_FALLBACK_ORDER: dict[str, tuple[str, ...]] = {
+    "small": ("small", "mid", "frontier"),
+    "mid": ("mid", "frontier", "small"),
+    "frontier": ("frontier", "mid", "small"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TierInfo:
+    """What a router may know about a configured tier (its primary model)."""
+
+    name: str
+    provider: str
+    model: str
+    context_window: int
+    max_output_tokens: int
+    supports_tools: bool
+    input_per_mtok: float | None
+    output_per_mtok: float | None
+    price_source: str
+    usd_per_hour: float | None
+    latency_s: float | None
+    local: bool
+
+    @property
+    def prompt_budget(self) -> int:
+        return self.context_window - self.max_output_tokens
+
+    def estimated_cost(self, input_tokens: int, output_tokens: int) -> float | None:
+        if self.input_per_mtok is None or self.output_per_mtok is None:
+            return None if self.usd_per_hour is None else 0.0
+        return (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1e6
+
+
+def _as_tier_config(value: TierConfig | ModelConfig | Sequence[ModelConfig]) -> TierConfig:
+    if isinstance(value, TierConfig):
+        return value
+    if isinstance(value, ModelConfig):
+        return TierConfig((value,))
+    return TierConfig(tuple(value))
+
+
+class TierRegistry:
+    """Configured tiers, their backends (built lazily, cached) and prices.
+
+    Fallback goes to the nearest configured tier, never skipping a level:
+    frontier → mid → small, small → mid → frontier, mid → frontier → small.
+    """
+
+    def __init__(
+        self,
+        tiers: Mapping[str, TierConfig | ModelConfig | Sequence[ModelConfig]],
+        *,
+        prices: PriceBook | None = None,
+        loaders: Mapping[str, str | BackendLoader] | None = None,
+    ):
+        self._tiers: dict[str, TierConfig] = {}
+        for name, value in tiers.items():
+            check_tier(name, where="TierRegistry")
+            self._tiers[name] = _as_tier_config(value)
+        self._loaders: dict[str, str | BackendLoader] = {**PROVIDER_LOADERS, **(loaders or {})}
+        for name, tier in self._tiers.items():
+            for model in tier.models:
+                if model.backend is None and model.provider not in self._loaders:
+                    known = ", ".join(sorted(self._loaders))
+                    raise ConfigError(
+                        f"tier {name!r}: unknown provider {model.provider!r} (known: {known})"
+                    )
+        self.prices = prices or PriceBook()
+        self._backends: dict[int, Backend] = {}
+        self._infos: Mapping[str, TierInfo] | None = None
+
+    # -- construction from the environment -------------------------------------------------
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        local_default: bool = True,
+    ) -> TierRegistry:
+        """Read ``PERSONA_{SMALL|MID|FRONTIER}_*`` with ``PERSONA_*`` as every tier's fallback.
+
+        With nothing configured and the ``[local]`` extra installed (``local_default``), the
+        small tier is the bundled local model.
+        """
+        env = dict(os.environ if env is None else env)
+        tiers: dict[str, TierConfig] = {}
+        for tier in TIER_NAMES:
+            config = _tier_from_env(tier, env)
+            if config is not None:
+                tiers[tier] = config
+        if not tiers and local_default:
+            local = _local_default_tier()
+            if local is not None:
+                tiers["small"] = local
+        return cls(tiers)
+
+    # -- queries -------------------------------------------------------------------------
+
+    @property
+    def configured(self) -> tuple[str, ...]:
+        """Configured tier names, cheapest first."""
+        return tuple(t for t in TIER_NAMES if t in self._tiers)
+
+    def is_configured(self, tier: str) -> bool:
+        return check_tier(tier) in self._tiers
+
+    def config(self, tier: str) -> TierConfig:
+        check_tier(tier)
+        if tier not in self._tiers:
+            raise TierNotConfigured(f"tier {tier!r} is not configured (configured: {self._names()})")
+        return self._tiers[tier]
+
+    def _names(self) -> str:
+        return ", ".join(self.configured) or "none"
+
+    def nearest(self, tier: str) -> str:
+        """The configured tier that serves a request for ``tier``."""
+        chain = self.fallback_chain(tier)
+        if not chain:
+            raise TierNotConfigured(
+                "no tier is configured: set PERSONA_PROVIDER and PERSONA_MODEL (or "
+                "PERSONA_SMALL_*, PERSONA_MID_*, PERSONA_FRONTIER_*), or install persona-lab[local]"
+            )
+        return chain[0]
+
+    def fallback_chain(self, tier: str) -> tuple[str, ...]:
+        """Configured tiers to try for ``tier``, nearest first."""
+        return tuple(t for t in _FALLBACK_ORDER[check_tier(tier)] if t in self._tiers)
+
+    def candidates(self, tier: str) -> list[tuple[str, ModelConfig]]:
+        """Every (tier, model) to try for ``tier``: the tier's models in order, then the next tier's."""
+        return [(t, m) for t in self.fallback_chain(tier) for m in self._tiers[t].models]
+
+    def info(self, tier: str) -> TierInfo:
+        model = self.config(tier).primary
+        price, source = self.prices.price_of(model)
+        return TierInfo(
+            name=tier,
+            provider=model.provider,
+            model=model.model,
+            context_window=model.context_window,
+            max_output_tokens=model.max_output_tokens,
+            supports_tools=model.supports_tools,
+            input_per_mtok=price.input_per_mtok if price else None,
+            output_per_mtok=price.output_per_mtok if price else None,
+            price_source=source,
+            usd_per_hour=model.usd_per_hour,
+            latency_s=model.latency_s,
+            local=model.provider == "llama-cpp"
+            or bool(model.base_url and ("127.0.0.1" in model.base_url or "localhost" in model.base_url)),
+        )
+
+    def infos(self) -> Mapping[str, TierInfo]:
+        """Every configured tier's metadata (computed once; the registry does not change)."""
+        if self._infos is None:
+            self._infos = types.MappingProxyType({t: self.info(t) for t in self.configured})
+        return self._infos
+
+    def backend(self, model: ModelConfig) -> Backend:
+        """The backend for ``model``, built on first use and cached."""
+        if model.backend is not None:
+            return model.backend
+        key = id(model)
+        if key not in self._backends:
+            loader = self._loaders[model.provider]
+            if isinstance(loader, str):
+                module_name, _, attr = loader.partition(":")
+                try:
+                    module = importlib.import_module(module_name)
+                except ImportError as exc:
+                    raise ConfigError(
+                        f"provider {model.provider!r} needs an optional dependency: {exc}. "
+                        "Install it with: pip install 'persona-lab[local]'"
+                    ) from exc
+                factory: BackendLoader = getattr(module, attr)
+            else:
+                factory = loader
+            self._backends[key] = factory(model)
+        return self._backends[key]
+
+    def describe(self) -> str:
+        """A table saying which tiers are real and which are unconfigured."""
+        lines = []
+        for tier in TIER_NAMES:
+            if tier not in self._tiers:
+                lines.append(f"{tier:<9} unconfigured (falls back to {self._fallback_text(tier)})")
+                continue
+            refs = " → ".join(m.ref for m in self._tiers[tier].models)
+            info = self.info(tier)
+            where = "local" if info.local else "remote"
+            lines.append(f"{tier:<9} {refs}  [{where}, price: {info.price_source}]")
+        return "\n".join(lines)
+
+    def _fallback_text(self, tier: str) -> str:
+        chain = self.fallback_chain(tier)
+        return chain[0] if chain else "nothing: no tier configured"
+
+    def __repr__(self) -> str:
+        inner = ", ".join(
+            f"{t}={'|'.join(m.ref for m in self._tiers[t].models)}" for t in self.configured
+        )
+        return f"TierRegistry({inner or 'no tiers configured'})"
+
+    async def aclose(self) -> None:
+        """Close every backend this registry built (injected backends are the caller's)."""
+        backends, self._backends = list(self._backends.values()), {}
+        for backend in backends:
+            await backend.aclose()
+
+
+# -- environment parsing -------------------------------------------------------------------
+
+
+def _local_default_tier() -> TierConfig | None:
+    try:
+        module = importlib.import_module("persona_lab.tiers._local")
+    except ImportError:
+        return None
+    result: TierConfig | None = module.local_small_tier()
+    return result
+
+
+def _get(env: Mapping[str, str], tier: str, key: str, *, fallback: bool = True) -> tuple[str | None, str]:
+    specific = f"PERSONA_{tier.upper()}_{key}"
+    if env.get(specific):
+        return env[specific], specific
+    general = f"PERSONA_{key}"
+    if fallback and env.get(general):
+        return env[general], general
+    return None, specific
+
+
+def _number(env: Mapping[str, str], tier: str, key: str, kind: type[float] | type[int]) -> float | int | None:
+    raw, var = _get(env, tier, key)
+    if raw is None:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not a valid {kind.__name__}") from None
+
+
+def _tier_from_env(tier: str, env: Mapping[str, str]) -> TierConfig | None:
+    prefix = f"PERSONA_{tier.upper()}_"
+    specific = sorted(k for k, v in env.items() if k.startswith(prefix) and v)
+    provider, provider_var = _get(env, tier, "PROVIDER")
+    model, model_var = _get(env, tier, "MODEL")
+    if provider is None and model is None and not specific:
+        return None
+    missing = [var for value, var in ((provider, provider_var), (model, model_var)) if value is None]
+    if missing:
+        set_vars = ", ".join(specific) or "PERSONA_* variables"
+        raise ConfigError(
+            f"tier {tier!r} is half-configured ({set_vars} set) but {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing"
+        )
+    assert provider is not None and model is not None
+    base_url, _ = _get(env, tier, "BASE_URL")
+    key, key_var = _get(env, tier, "API_KEY")
+    if key is None and provider in _SDK_KEY_VARS:
+        key = env.get(_SDK_KEY_VARS[provider]) or None
+    if key is None and base_url is None and provider in _SDK_KEY_VARS:
+        raise ConfigError(
+            f"tier {tier!r} uses provider {provider!r} but {key_var} is missing "
+            f"(or set PERSONA_API_KEY or {_SDK_KEY_VARS[provider]})"
+        )
+    if provider in _NEEDS_BASE_URL and base_url is None:
+        raise ConfigError(f"tier {tier!r} uses provider {provider!r}, which needs {prefix}BASE_URL")
+    supports_raw, _ = _get(env, tier, "SUPPORTS_TOOLS")
+    in_price = _number(env, tier, "INPUT_PRICE", float)
+    out_price = _number(env, tier, "OUTPUT_PRICE", float)
+    if (in_price is None) != (out_price is None):
+        raise ConfigError(f"set both {prefix}INPUT_PRICE and {prefix}OUTPUT_PRICE (USD per million tokens)")
+    max_out = _number(env, tier, "MAX_OUTPUT_TOKENS", int)
+    window = _number(env, tier, "CONTEXT_WINDOW", int)
+    temperature = _number(env, tier, "TEMPERATURE", float)
+    per_hour = _number(env, tier, "USD_PER_HOUR", float)
+    primary = ModelConfig(
+        provider=provider,
+        model=model,
+        api_key=Secret(key) if key else None,
+        base_url=base_url,
+        max_output_tokens=int(max_out) if max_out is not None else 1024,
+        temperature=float(temperature) if temperature is not None else None,
+        supports_tools=(supports_raw or "true").lower() not in ("0", "false", "no"),
+        price=Price(float(in_price), float(out_price)) if in_price is not None and out_price is not None else None,
+        usd_per_hour=float(per_hour) if per_hour is not None else None,
+        context_window=int(window) if window is not None else _default_window(provider, model, base_url),
+    )
+    models = [primary]
+    chain, chain_var = _get(env, tier, "FALLBACK_MODELS", fallback=False)
+    for ref in (chain or "").split(","):
+        ref = ref.strip()
+        if not ref:
+            continue
+        other_provider, sep, other_model = ref.partition("/")
+        if not sep:
+            raise ConfigError(f"{chain_var}: {ref!r} must be written provider/model")
+        other_key = env.get(_SDK_KEY_VARS.get(other_provider, ""), "") or None
+        models.append(
+            ModelConfig(
+                provider=other_provider,
+                model=other_model,
+                api_key=Secret(other_key) if other_key else None,
+                max_output_tokens=primary.max_output_tokens,
+                context_window=_default_window(other_provider, other_model, None),
+            )
+        )
+    return TierConfig(tuple(models))
+
+
+def _default_window(provider: str, model: str, base_url: str | None) -> int:
+    window = PriceBook().context_window_of(ModelConfig(provider=provider, model=model, base_url=base_url))
+    return window or 8192
