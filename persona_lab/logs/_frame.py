@@ -32,6 +32,7 @@ _COLUMNS: list[tuple[str, str, str]] = [
     ("turn_index", "Int64", "0, 1, 2… within the conversation"),
     ("timestamp", "datetime64[ns, UTC]", "when the turn started"),
     ("kind", "string", "chat or agent_step"),
+    ("user_text", "string", "the user's message (agent steps: the task), cut to 4,000 characters"),
     ("run_id", "string", "agent run id (agent steps only)"),
     ("step_index", "Int64", "step within the agent run"),
     ("persona_id", "string", "persona that answered"),

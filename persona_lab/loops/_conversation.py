@@ -424,6 +424,7 @@ class ConversationLoop:
             requested_tier=decision.tier if decision else "",
             tier=used_tier,
             decision_reason=decision.reason if decision else "",
+            user_text=state.turn_messages[0].content[:4000],
             decision_scores=dict(decision.scores) if decision else {},
             decision_features=dict(decision.features) if decision else {},
             latency_s=self.clock.monotonic() - started,

@@ -113,6 +113,7 @@ class TurnLog:
     decision_reason: str
     latency_s: float
     kind: Literal["chat", "agent_step"] = "chat"
+    user_text: str = ""
     decision_scores: Mapping[str, float] = field(default_factory=dict)
     decision_features: Mapping[str, Feature] = field(default_factory=dict)
     fallback_from: str | None = None
