@@ -73,7 +73,9 @@ TURN_LOG_COLUMNS: tuple[Column, ...] = (
     Column("n_attempts", "Int64", "model calls (failed, escalated and accepted)", lambda r: len(r.attempts)),
     Column("n_compactions", "Int64", "history summarisation calls", lambda r: len(r.compactions)),
     Column("compaction_cost_usd", "float64", "cost of summarisation calls", lambda r: r.compaction_cost_usd),
-    Column("fell_back", "bool", "the answering tier differs from the router's choice", lambda r: r.fallback_to is not None),
+    Column(
+        "fell_back", "bool", "the answering tier differs from the router's choice", lambda r: r.fallback_to is not None
+    ),
 )
 """Every column of :func:`turn_logs_to_frame`, with its dtype and meaning."""
 

@@ -36,7 +36,13 @@ from persona_lab.loops._turn_log import Attempt, CompactionCall, ToolCallRecord,
 from persona_lab.memory._protocol import MemoryItem, MemoryStore
 from persona_lab.memory._sqlite import SqliteMemoryStore, seed_persona_memories
 from persona_lab.routers._fixed import FixedRouter
-from persona_lab.routers._protocol import Router, RoutingContext, RoutingDecision, Verdict, router_name
+from persona_lab.routers._protocol import (
+    Router,
+    RoutingContext,
+    RoutingDecision,
+    Verdict,
+    router_name,
+)
 from persona_lab.tiers._config import ModelConfig, check_tier
 from persona_lab.tiers._protocol import ChatRequest
 from persona_lab.tiers._registry import TierRegistry
@@ -263,8 +269,12 @@ class ConversationLoop:
             )
 
         async for event in self._caller.stream(
-            id=conversation.id, index=index, tier=self.tiers.nearest(compactor.tier), build=build,
-            box=box, emit_text=False,
+            id=conversation.id,
+            index=index,
+            tier=self.tiers.nearest(compactor.tier),
+            build=build,
+            box=box,
+            emit_text=False,
         ):
             yield event
         result = box.result
@@ -336,8 +346,9 @@ class ConversationLoop:
             last_round = round_no == self.max_tool_rounds
             extra = tuple(state.turn_messages[1:])
 
-            def build(cand_tier: str, config: ModelConfig, extra: tuple[Message, ...] = extra,
-                      last_round: bool = last_round) -> ChatRequest:
+            def build(
+                cand_tier: str, config: ModelConfig, extra: tuple[Message, ...] = extra, last_round: bool = last_round
+            ) -> ChatRequest:
                 fitted = parts.fit(config.prompt_budget)
                 offer = self.toolbox.specs() if (len(self.toolbox) and config.supports_tools and not last_round) else ()
                 return ChatRequest(
@@ -369,14 +380,23 @@ class ConversationLoop:
                 state.turn_messages.append(Message.assistant(result.text, tier=result.tier, model=result.config.model))
                 return
             state.turn_messages.append(
-                Message.assistant(result.text, tool_calls=result.tool_calls, tier=result.tier, model=result.config.model)
+                Message.assistant(
+                    result.text, tool_calls=result.tool_calls, tier=result.tier, model=result.config.model
+                )
             )
             for call in result.tool_calls:
                 yield ToolCalling(cid, index, call.id, call.name, call.arguments)
                 outcome = await self.toolbox.execute(call, error_cache=error_cache)
                 state.tools.append(
-                    ToolCallRecord(call.id, call.name, call.arguments, outcome.content, outcome.is_error,
-                                   outcome.duration_s, outcome.cached)
+                    ToolCallRecord(
+                        call.id,
+                        call.name,
+                        call.arguments,
+                        outcome.content,
+                        outcome.is_error,
+                        outcome.duration_s,
+                        outcome.cached,
+                    )
                 )
                 state.turn_messages.append(Message.tool_result(call, outcome.content))
                 yield ToolResult(cid, index, call.id, call.name, outcome.content, outcome.is_error, outcome.cached)
@@ -405,8 +425,10 @@ class ConversationLoop:
         last = state.last if error is None else None
         paid = [a for a in state.attempts if a.outcome != "failed"]
         answer_costs = [a.cost_usd for a in paid]
-        cost = None if any(c is None for c in answer_costs) or not answer_costs else sum(
-            c for c in answer_costs if c is not None
+        cost = (
+            None
+            if any(c is None for c in answer_costs) or not answer_costs
+            else sum(c for c in answer_costs if c is not None)
         )
         if not paid:
             cost = 0.0 if error is None else None
@@ -495,9 +517,7 @@ class ConversationLoop:
         assert isinstance(done, TurnDone)
         return TurnResult(done.answer, done.turn_log, tuple(events))
 
-    def chat(
-        self, conversation: Conversation, text: str, *, metadata: Mapping[str, Any] | None = None
-    ) -> TurnResult:
+    def chat(self, conversation: Conversation, text: str, *, metadata: Mapping[str, Any] | None = None) -> TurnResult:
         """Sync :meth:`achat` for scripts and notebooks (works inside Jupyter's running loop)."""
         from persona_lab.loops._sync import run_sync
 

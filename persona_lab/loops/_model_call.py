@@ -124,8 +124,12 @@ class ModelCaller:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                error = exc if isinstance(exc, PersonaLabError) else ProviderError(
-                    f"{config.ref}: {type(exc).__name__}: {exc}", provider=config.provider, model=config.model
+                error = (
+                    exc
+                    if isinstance(exc, PersonaLabError)
+                    else ProviderError(
+                        f"{config.ref}: {type(exc).__name__}: {exc}", provider=config.provider, model=config.model
+                    )
                 )
                 if isinstance(error, ProviderError):
                     error.tier, error.attempt = cand_tier, position + 1
@@ -145,7 +149,12 @@ class ModelCaller:
                 if position + 1 < len(candidates):
                     next_tier, next_config = candidates[position + 1]
                     yield Retrying(
-                        id, index, cand_tier, config.model, next_tier, next_config.model,
+                        id,
+                        index,
+                        cand_tier,
+                        config.model,
+                        next_tier,
+                        next_config.model,
                         f"{type(error).__name__}: {error}",
                     )
                     continue
@@ -166,7 +175,9 @@ class ModelCaller:
                 guess = _estimate_usage(request, text, tool_calls)
                 usage = Usage(
                     input_tokens=usage.input_tokens if usage and usage.input_tokens is not None else guess.input_tokens,
-                    output_tokens=usage.output_tokens if usage and usage.output_tokens is not None else guess.output_tokens,
+                    output_tokens=usage.output_tokens
+                    if usage and usage.output_tokens is not None
+                    else guess.output_tokens,
                     cache_read_input_tokens=usage.cache_read_input_tokens if usage else None,
                 )
             assert usage is not None

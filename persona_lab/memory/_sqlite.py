@@ -14,9 +14,61 @@ __all__ = ["SqliteMemoryStore", "seed_persona_memories"]
 
 _WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)
 _STOPWORDS = frozenset(
-    "the and for are but not you your with this that have from they what when where which who "
-    "will would there their about can could should how does did was were been has had its just "
-    "into than then them these those our out also any all some such very more most".split()
+    [
+        "the",
+        "and",
+        "for",
+        "are",
+        "but",
+        "not",
+        "you",
+        "your",
+        "with",
+        "this",
+        "that",
+        "have",
+        "from",
+        "they",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "will",
+        "would",
+        "there",
+        "their",
+        "about",
+        "can",
+        "could",
+        "should",
+        "how",
+        "does",
+        "did",
+        "was",
+        "were",
+        "been",
+        "has",
+        "had",
+        "its",
+        "just",
+        "into",
+        "than",
+        "then",
+        "them",
+        "these",
+        "those",
+        "our",
+        "out",
+        "also",
+        "any",
+        "all",
+        "some",
+        "such",
+        "very",
+        "more",
+        "most",
+    ]
 )
 _MAX_TERMS = 8
 
@@ -59,8 +111,7 @@ class SqliteMemoryStore:
     def add(self, item: MemoryItem) -> None:
         with self._db:
             self._db.execute(
-                "INSERT INTO memories(text, kind, persona_id, conversation_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO memories(text, kind, persona_id, conversation_id, created_at) VALUES (?, ?, ?, ?, ?)",
                 (item.text, item.kind, item.persona_id, item.conversation_id, item.created_at or time.time()),
             )
 
@@ -81,9 +132,7 @@ class SqliteMemoryStore:
     def count(self, *, persona_id: str | None = None) -> int:
         if persona_id is None:
             return int(self._db.execute("SELECT count(*) FROM memories").fetchone()[0])
-        return int(
-            self._db.execute("SELECT count(*) FROM memories WHERE persona_id = ?", (persona_id,)).fetchone()[0]
-        )
+        return int(self._db.execute("SELECT count(*) FROM memories WHERE persona_id = ?", (persona_id,)).fetchone()[0])
 
     def close(self) -> None:
         self._db.close()
@@ -105,9 +154,7 @@ def seed_persona_memories(store: SqliteMemoryStore | object, persona: Persona) -
         MemoryItem("worldview", f"{c.claim} (domain: {c.domain}, confidence {c.confidence:.2f})", persona.id)
         for c in persona.worldview
     ]
-    items += [
-        MemoryItem("episodic", f"{m.when}: {m.text}" if m.when else m.text, persona.id) for m in persona.memories
-    ]
+    items += [MemoryItem("episodic", f"{m.when}: {m.text}" if m.when else m.text, persona.id) for m in persona.memories]
     for item in items:
         store.add(item)
     return len(items)
