@@ -2,7 +2,8 @@
 
     PersonaLabError
     ├── ConfigError                 bad persona file, bad tier configuration, missing variable
-    │   └── PersonaError            a persona YAML that does not validate (names file and field)
+    │   ├── PersonaError            a persona YAML that does not validate (names file and field)
+    │   └── BenchmarkFormatError    a benchmark-set file that does not validate (names file, line, field)
     ├── TierError
     │   ├── UnknownTier             a tier name that is not small / mid / frontier
     │   ├── TierNotConfigured       no configured tier can serve a request
@@ -31,6 +32,7 @@ from __future__ import annotations
 __all__ = [
     "AllTiersFailed",
     "AuthFailed",
+    "BenchmarkFormatError",
     "BudgetExceeded",
     "ConfigError",
     "LogSchemaError",
@@ -73,6 +75,20 @@ class PersonaError(ConfigError):
     def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
         super().__init__(message)
         self.source = source
+        self.field = field
+
+
+class BenchmarkFormatError(ConfigError):
+    """A benchmark set that does not validate; the message names the file, line and field."""
+
+    code = "persona_lab.config.benchmark_format"
+
+    def __init__(
+        self, message: str, *, source: str | None = None, line: int | None = None, field: str | None = None
+    ):
+        super().__init__(message)
+        self.source = source
+        self.line = line
         self.field = field
 
 
