@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from persona_lab._tokens import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
 
-__all__ = ["Conversation", "ConversationTurn", "Message", "Role", "ToolCall"]
+__all__ = ["Conversation", "ConversationTurn", "Message", "Role", "ToolCall", "TurnsView"]
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -156,6 +156,44 @@ class ConversationTurn:
         )
 
 
+class TurnsView(Sequence[ConversationTurn]):
+    """The first ``length`` turns of a conversation, frozen at creation, without copying.
+
+    Conversations only ever append turns, so the view stays what it was when it was made.
+    """
+
+    __slots__ = ("_length", "_turns")
+
+    def __init__(self, turns: list[ConversationTurn], length: int):
+        self._turns = turns
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> ConversationTurn: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ConversationTurn]: ...
+
+    def __getitem__(self, index: int | slice) -> ConversationTurn | Sequence[ConversationTurn]:
+        if isinstance(index, slice):
+            return self._turns[: self._length][index]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError("turn index out of range")
+        return self._turns[index]
+
+    def __iter__(self) -> Iterator[ConversationTurn]:
+        for i in range(self._length):
+            yield self._turns[i]
+
+    def __repr__(self) -> str:
+        return f"TurnsView({self._length} turns)"
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -187,6 +225,10 @@ class Conversation:
     def messages(self) -> tuple[Message, ...]:
         """Every message of every finished turn, oldest first."""
         return tuple(m for t in self.turns for m in t.messages)
+
+    def history(self) -> TurnsView:
+        """The finished turns as they are now, as a read-only view (no copy)."""
+        return TurnsView(self.turns, len(self.turns))
 
     def unsummarized(self) -> list[ConversationTurn]:
         return self.turns[self.summarized_turns :]

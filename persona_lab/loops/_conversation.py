@@ -200,7 +200,7 @@ class ConversationLoop:
             conversation_id=cid,
             turn_index=index,
             message=text,
-            history=conversation.turns,
+            history=conversation.history(),
             prompt_tokens=prompt_tokens,
             tools_needed=len(self.toolbox) > 0,
             tool_names=self.toolbox.names,
@@ -364,11 +364,12 @@ class ConversationLoop:
             try:
                 async for event in self._caller.stream(id=cid, index=index, tier=tier, build=build, box=box):
                     yield event
-            finally:
+            except BaseException:
                 state.attempts.extend(box.failed_attempts)
+                raise
             result = box.result
             assert result is not None
-            state.attempts.extend(a for a in result.attempts if a.outcome == "accepted")
+            state.attempts.extend(result.attempts)
             state.last = result
             state.tokens_estimated |= result.tokens_estimated
             if result.fallback_reason:

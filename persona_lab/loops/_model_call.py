@@ -208,5 +208,4 @@ class ModelCaller:
                 attempts=(*box.failed_attempts, accepted),
                 fallback_reason=errors[-1] if errors else None,
             )
-            box.failed_attempts = []
             return

@@ -26,8 +26,7 @@ Feature = float | int | str | bool | None
 class RoutingContext:
     """Everything a router may use to choose a tier for one turn or agent step.
 
-    ``history`` is every finished turn of the conversation, oldest first (not a copy: read it
-    during ``route``, do not keep it). ``tiers`` holds only configured tiers. ``prompt_tokens``
+    ``history`` is every finished turn of the conversation, oldest first (a read-only view). ``tiers`` holds only configured tiers. ``prompt_tokens``
     estimates the whole prompt (persona block, summary, memories, history and the current
     message). ``metadata`` carries caller labels such as a benchmark item id.
     """
