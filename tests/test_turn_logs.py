@@ -1,0 +1,103 @@
+import json
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from persona_lab import LogSchemaError, TurnLog, read_turn_logs, turn_logs_to_frame
+from persona_lab.logs import TURN_LOG_COLUMNS, JsonlTurnLogWriter, TurnLogWarning
+from persona_lab.loops import Attempt, CompactionCall, ToolCallRecord
+
+
+def record(i: int, *, conversation: str = "c1", cost: float | None = 0.01) -> TurnLog:
+    return TurnLog(
+        conversation_id=conversation,
+        turn_index=i,
+        timestamp=f"2026-11-22T10:00:{i:02d}+00:00",
+        persona_id="p",
+        router_name="fixed-mid",
+        requested_tier="mid",
+        tier="mid",
+        decision_reason="fixed",
+        latency_s=0.5,
+        cost_usd=cost,
+        total_cost_usd=cost,
+        gen_ai_usage_input_tokens=100,
+        gen_ai_usage_output_tokens=20,
+        tool_calls=(ToolCallRecord("c", "lookup", "{}", "ok", False),),
+        attempts=(Attempt("mid", "openai", "m", "accepted", 100, 20, cost),),
+        compactions=(CompactionCall("small", "s", 6, 50, 10, 0.001),) if i == 2 else (),
+        decision_scores={"mid": 0.7},
+    )
+
+
+def test_record_round_trips_through_json() -> None:
+    original = record(2)
+    again = TurnLog.from_dict(json.loads(json.dumps(original.to_dict())))
+    assert again == original
+    assert original.otel_attributes()["gen_ai.usage.input_tokens"] == 100
+    assert original.compaction_cost_usd == pytest.approx(0.001)
+
+
+def test_unknown_keys_from_newer_writers_are_ignored() -> None:
+    data = record(0).to_dict() | {"a_future_field": 1}
+    assert TurnLog.from_dict(data) == record(0)
+
+
+def test_jsonl_writer_appends_one_flushed_line_per_turn(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "turns.jsonl"
+    writer = JsonlTurnLogWriter(path)
+    writer.write(record(0))
+    # flushed: readable before close
+    assert read_turn_logs(path) == [record(0)]
+    writer.write(record(1))
+    writer.close()
+    assert path.read_text().count("\n") == 2
+
+
+def test_truncated_last_line_keeps_every_complete_record(tmp_path: Path) -> None:
+    path = tmp_path / "turns.jsonl"
+    with JsonlTurnLogWriter(path) as writer:
+        for i in range(3):
+            writer.write(record(i))
+    full = path.read_text()
+    path.write_text(full[: len(full) - 40])  # killed mid-write
+    with pytest.warns(TurnLogWarning, match=r"turns\.jsonl:3: truncated last line"):
+        records = read_turn_logs(path)
+    assert [r.turn_index for r in records] == [0, 1]
+    with pytest.raises(LogSchemaError, match=r"turns\.jsonl:3") as info:
+        read_turn_logs(path, strict=True)
+    assert info.value.line == 3
+    # a writer reopening the file isolates the broken line instead of gluing onto it
+    with JsonlTurnLogWriter(path) as writer:
+        writer.write(record(3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = read_turn_logs(path)
+    assert [r.turn_index for r in records] == [0, 1, 3]
+    assert len(caught) == 1 and "not a turn-log record" in str(caught[0].message)
+
+
+def test_frame_has_documented_columns_and_dtypes(tmp_path: Path) -> None:
+    records = [record(i) for i in range(3)] + [record(0, conversation="c2", cost=None)]
+    frame = turn_logs_to_frame(records)
+    assert len(frame) == 4
+    assert list(frame.columns) == [c.name for c in TURN_LOG_COLUMNS] + ["cumulative_cost_usd"]
+    for column in TURN_LOG_COLUMNS:
+        assert column.doc
+        assert str(frame[column.name].dtype).startswith(column.dtype.split("[")[0]), column.name
+    assert isinstance(frame["timestamp"].dtype, pd.DatetimeTZDtype)
+    assert frame["cumulative_cost_usd"].tolist() == pytest.approx([0.01, 0.02, 0.03, 0.0])
+    assert frame.loc[2, "n_compactions"] == 1 and frame.loc[2, "compaction_cost_usd"] == pytest.approx(0.001)
+    assert pd.isna(frame.loc[3, "cost_usd"])
+    path = tmp_path / "t.jsonl"
+    with JsonlTurnLogWriter(path) as writer:
+        for r in records:
+            writer.write(r)
+    pd.testing.assert_frame_equal(turn_logs_to_frame(path), frame)
+
+
+def test_empty_frame_still_has_the_columns() -> None:
+    frame = turn_logs_to_frame([])
+    assert "total_cost_usd" in frame.columns and len(frame) == 0
