@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from persona_lab._errors import (
     AuthFailed,
@@ -49,6 +50,13 @@ def _one(m: Message) -> dict[str, Any]:
     return {"role": m.role, "content": m.content}
 
 
+def _is_openai_api(base_url: str | None) -> bool:
+    """Whether requests go to OpenAI's own API (no ``base_url``, or one on api.openai.com)."""
+    if not base_url:
+        return True
+    return urlsplit(base_url).hostname == "api.openai.com"
+
+
 class OpenAIBackend:
     """Streams Chat Completions through ``AsyncOpenAI``; SDK errors become persona-lab errors."""
 
@@ -80,8 +88,9 @@ class OpenAIBackend:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        # OpenAI's own API wants max_completion_tokens; compatible servers know max_tokens.
-        key = "max_tokens" if self._config.base_url else "max_completion_tokens"
+        # OpenAI's own API wants max_completion_tokens (reasoning models reject max_tokens);
+        # compatible servers know max_tokens.
+        key = "max_completion_tokens" if _is_openai_api(self._config.base_url) else "max_tokens"
         params[key] = request.max_output_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
@@ -131,6 +140,9 @@ class OpenAIBackend:
                     if text or calls:
                         started = True
                         yield Chunk(delta=text, tool_calls=calls)
+            if finish is None:
+                # The SDK ends quietly when the connection closes before [DONE]: a cut-off answer.
+                raise self._cut_off(started)
             yield Chunk(usage=usage, finish_reason=finish, response_model=model, final=True)
         except PersonaLabError:
             raise
@@ -143,7 +155,7 @@ class OpenAIBackend:
 
         cfg = self._config
         common: dict[str, Any] = {"provider": cfg.provider, "model": cfg.model}
-        text = f"{cfg.ref}: {type(exc).__name__}: {exc}"
+        text = self._redact(f"{cfg.ref}: {type(exc).__name__}: {exc}")
         if started:
             return StreamInterrupted(f"stream broke part-way: {text}", **common)
         if isinstance(exc, openai.RateLimitError):
@@ -155,6 +167,24 @@ class OpenAIBackend:
         if isinstance(exc, openai.APIStatusError):
             return ProviderError(text, status_code=exc.status_code, retryable=exc.status_code >= 500, **common)
         return ProviderError(text, **common)
+
+    def _cut_off(self, started: bool) -> ProviderError:
+        cfg = self._config
+        if started:
+            return StreamInterrupted(
+                f"stream broke part-way: {cfg.ref}: the stream ended without a finish_reason",
+                provider=cfg.provider,
+                model=cfg.model,
+            )
+        return ProviderError(f"{cfg.ref}: the stream ended before any answer", provider=cfg.provider, model=cfg.model)
+
+    def _redact(self, text: str) -> str:
+        """``text`` without the API key (some servers echo the key they were sent)."""
+        keys = (self._config.api_key.reveal() if self._config.api_key else "", getattr(self._client, "api_key", ""))
+        for key in keys:
+            if isinstance(key, str) and key:
+                text = text.replace(key, "********")
+        return text
 
     async def aclose(self) -> None:
         if self._client is not None:
