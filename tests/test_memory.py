@@ -40,3 +40,18 @@ def test_seeding_adds_facts_worldview_and_episodes(persona: Persona, tmp_path: P
     reopened = SqliteMemoryStore(tmp_path / "mem.sqlite")
     assert reopened.count() == added
     assert isinstance(reopened, MemoryStore)
+
+
+def test_episode_window_bounds_search_and_archives_the_rest() -> None:
+    store = SqliteMemoryStore(episode_window=3)
+    store.add(MemoryItem("fact", "mould is a repair issue", "p"))
+    for i in range(40):
+        store.add(MemoryItem("episodic", f"episode {i} about mould", "p", conversation_id="c"))
+    searchable = store.count(persona_id="p") - 1
+    archived = [m.text for m in store.archived_episodes(persona_id="p")]
+    assert 3 <= searchable < 3 + 16  # trimmed in batches
+    assert searchable + len(archived) == 40  # nothing lost
+    assert archived[:2] == ["episode 0 about mould", "episode 1 about mould"]
+    texts = [h.item.text for h in store.search("mould", persona_id="p", k=50)]
+    assert "mould is a repair issue" in texts and "episode 39 about mould" in texts
+    assert "episode 0 about mould" not in texts
