@@ -57,6 +57,11 @@ _EXPORTS: dict[str, str] = {
     "MemoryItem": "persona_lab.memory",
     # loops
     "ConversationLoop": "persona_lab.loops",
+    "AgenticLoop": "persona_lab.loops",
+    "CancelToken": "persona_lab.loops",
+    "Run": "persona_lab.loops",
+    "RunStatus": "persona_lab.loops",
+    "RunStep": "persona_lab.loops",
     "HistoryCompactor": "persona_lab.loops",
     "Toolbox": "persona_lab.loops",
     "tool": "persona_lab.loops",
@@ -116,8 +121,13 @@ if TYPE_CHECKING:
         turn_logs_to_frame,
     )
     from persona_lab.loops import (
+        AgenticLoop,
+        CancelToken,
         ConversationLoop,
         HistoryCompactor,
+        Run,
+        RunStatus,
+        RunStep,
         Toolbox,
         TurnLog,
         TurnResult,

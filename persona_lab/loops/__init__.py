@@ -1,5 +1,7 @@
-"""The conversation loop, its events, turn-log records, tools and helpers."""
+"""The conversation loop, the agentic loop, their events, turn-log records, tools and helpers."""
 
+from persona_lab.loops._agentic import AgenticLoop, RunStream
+from persona_lab.loops._cancel import CancelToken
 from persona_lab.loops._clock import Clock, SystemClock
 from persona_lab.loops._compaction import HistoryCompactor
 from persona_lab.loops._conversation import ConversationLoop, TurnLogSink, TurnResult
@@ -27,6 +29,8 @@ from persona_lab.loops._events import (
 )
 from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
 from persona_lab.loops._prompt import FittedPrompt, PromptParts
+from persona_lab.loops._run import Run, RunStatus, RunStep
+from persona_lab.loops._step_compaction import StepCompactor
 from persona_lab.loops._sync import run_sync
 from persona_lab.loops._tools import Tool, Toolbox, ToolOutcome, tool
 from persona_lab.loops._turn_log import (
@@ -39,11 +43,13 @@ from persona_lab.loops._turn_log import (
 
 __all__ = [
     "TURN_LOG_SCHEMA_VERSION",
+    "AgenticLoop",
     "AskingUser",
     "Attempt",
     "BudgetExceededEvent",
     "CallBox",
     "CallResult",
+    "CancelToken",
     "Clock",
     "Compacted",
     "CompactionCall",
@@ -58,9 +64,14 @@ __all__ = [
     "PromptParts",
     "Reasoning",
     "Retrying",
+    "Run",
     "RunCancelled",
     "RunCompleted",
+    "RunStatus",
+    "RunStep",
+    "RunStream",
     "Started",
+    "StepCompactor",
     "SystemClock",
     "TextDelta",
     "Thinking",

@@ -1,0 +1,1220 @@
+"""The agentic loop: a task worked on in steps, each step one model call that decides.
+
+A step routes (the router sees every step), compacts the history when it nears the chosen
+model's budget, asks the model, then does what the model decided: run tools, ask the user one
+question, or finish. Decisions come from native tool calls (``ask_user`` and ``final_answer``
+are offered next to the persona's tools) or, for models without tool calling, from
+``[ASK_USER]`` / ``[FINAL]`` markers at the start of a line. A reply with text but neither a
+tool call nor a marker is taken as the final answer; an empty reply gets one nudge per step.
+
+Every step writes one turn log (``kind="agent_step"``) and streams events; a run always ends
+with :class:`Finished`. Outcomes (completed, awaiting_user, cancelled, max_steps_reached,
+budget_exceeded, error) are statuses of the returned :class:`Run`, never exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
+
+from persona_lab._errors import PersonaLabError, RouterError, UsageError
+from persona_lab._messages import ConversationTurn, Message, ToolCall
+from persona_lab._persona import Persona
+from persona_lab._tokens import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
+from persona_lab.loops._agent_actions import (
+    ASK_USER,
+    ASK_USER_SPEC,
+    BUILTIN_NAMES,
+    FINAL_ANSWER,
+    FINAL_ANSWER_SPEC,
+    agent_instructions,
+    parse_ask_user,
+    parse_final_answer,
+    parse_markers,
+    pick_option,
+    question_key,
+)
+from persona_lab.loops._cancel import CancelToken
+from persona_lab.loops._clock import Clock, SystemClock
+from persona_lab.loops._conversation import TurnLogSink
+from persona_lab.loops._events import (
+    AskingUser,
+    BudgetExceededEvent,
+    Compacted,
+    ErrorOccurred,
+    Finished,
+    LoopEvent,
+    MaxStepsReached,
+    Reasoning,
+    Retrying,
+    RunCancelled,
+    RunCompleted,
+    Started,
+    TextDelta,
+    Thinking,
+    TierChosen,
+    ToolCalling,
+    ToolResult,
+    TurnDone,
+    UserResponded,
+)
+from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
+from persona_lab.loops._run import FailedCall, Run, RunStatus, RunStep, StepAction
+from persona_lab.loops._step_compaction import StepCompactor
+from persona_lab.loops._tools import Toolbox, ToolOutcome
+from persona_lab.loops._turn_log import Attempt, CompactionCall, ToolCallRecord, TurnLog
+from persona_lab.routers._fixed import FixedRouter
+from persona_lab.routers._protocol import Router, RoutingContext, RoutingDecision, router_name
+from persona_lab.tiers._config import ModelConfig, check_tier
+from persona_lab.tiers._protocol import ChatRequest, Usage
+from persona_lab.tiers._registry import TierRegistry
+
+__all__ = ["AgenticLoop", "EventCallback", "RunStream", "UserResponder"]
+
+logger = logging.getLogger("persona_lab.loops")
+
+T = TypeVar("T")
+
+UserResponder = Callable[[AskingUser], Awaitable[str]]
+"""Answers the agent's question: gets the :class:`AskingUser` event, returns the answer."""
+
+EventCallback = Callable[[LoopEvent], "Awaitable[None] | None"]
+"""Receives every event in order; may be a plain function or a coroutine function."""
+
+_SUMMARY_HEADER = "\n\nNotes on the earlier steps of this task (summarised):\n"
+_NUDGE = (
+    "Your last reply was empty. Continue the task: call a tool, ask the user, or give your "
+    "final answer."
+)
+_WRAP_UP = (
+    "You have used all {steps} steps allowed for this task. Stop working now: summarise what "
+    "you found and give your best answer, noting what is still open. Do not call tools."
+)
+_ABANDONED = "ABANDONED: the run was cancelled while this tool was running; its result is unknown"
+_NOT_RUN = "NOT RUN: the run was cancelled before this tool started"
+
+
+class _Interrupted(Exception):
+    """The run's cancel token stopped a wait (or refused to start one)."""
+
+
+class _EventSink:
+    """Delivers events to the caller's callback, sync or async, in order.
+
+    A callback that raises is switched off (and logged); the run stops at the next step
+    boundary with status ``error``, so no step is left half-done by a broken consumer.
+    """
+
+    __slots__ = ("callback", "failure")
+
+    def __init__(self, callback: EventCallback | None):
+        self.callback = callback
+        self.failure: Exception | None = None
+
+    async def emit(self, event: LoopEvent) -> None:
+        callback = self.callback
+        if callback is None:
+            return
+        try:
+            result = callback(event)
+            if result is not None and inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            logger.error("on_event raised on a %s event; events are no longer delivered", event.kind, exc_info=True)
+            self.callback = None
+            if self.failure is None:
+                self.failure = exc
+
+
+class _ConsumerFailed(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class _RunState:
+    """A run while it runs: the loop's only mutable state, rebuilt from a :class:`Run` to resume."""
+
+    id: str
+    task: str
+    persona_id: str
+    started_at: str
+    metadata: dict[str, Any]
+    task_message: Message
+    steps: list[RunStep] = field(default_factory=list)
+    turn_logs: list[TurnLog] = field(default_factory=list)
+    turns: list[ConversationTurn] = field(default_factory=list)
+    step_tokens: list[int] = field(default_factory=list)
+    flat: list[Message] = field(default_factory=list)
+    flat_from: int = 0
+    history_tokens: int = 0
+    summary: str = ""
+    summary_tokens: int = 0
+    summarized_steps: int = 0
+    questions_asked: int = 0
+    asked: dict[str, tuple[str, str]] = field(default_factory=dict)
+    error_cache: dict[tuple[str, str], ToolOutcome] = field(default_factory=dict)
+    cost_usd: float = 0.0
+    cost_known: bool = True
+    input_tokens: int = 0
+    output_tokens: int = 0
+    duration_s: float = 0.0
+    pending: AskingUser | None = None
+    pending_call_id: str | None = None
+
+    @classmethod
+    def from_run(cls, run: Run) -> _RunState:
+        state = cls(
+            id=run.id,
+            task=run.task,
+            persona_id=run.persona_id,
+            started_at=run.started_at,
+            metadata=dict(run.metadata),
+            task_message=Message.user(run.task),
+            questions_asked=run.questions_asked,
+            asked={question_key(q): (q, a) for q, a in run.asked},
+            error_cache={(c.name, c.arguments): ToolOutcome(c.content, True) for c in run.failed_calls},
+            cost_usd=run.cost_usd,
+            cost_known=run.cost_known,
+            input_tokens=run.input_tokens,
+            output_tokens=run.output_tokens,
+            duration_s=run.duration_s,
+            pending=run.pending_question,
+            pending_call_id=run.pending_call_id,
+            turn_logs=list(run.turn_logs),
+        )
+        for step in run.steps:
+            state._append(step)
+        state.set_summary(run.summary, run.summarized_steps)
+        return state
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def _append(self, step: RunStep) -> None:
+        tokens = step.tokens
+        self.steps.append(step)
+        self.step_tokens.append(tokens)
+        self.history_tokens += tokens
+        self.flat.extend(step.messages)
+        self.turns.append(ConversationTurn(step.index, step.messages, step.tier or "", step.cost_usd, tokens))
+
+    def add_step(self, step: RunStep, turn_log: TurnLog, known_cost: float, cost_known: bool) -> None:
+        self._append(step)
+        self.turn_logs.append(turn_log)
+        self.cost_usd += known_cost
+        self.cost_known &= cost_known
+        self.input_tokens += step.input_tokens
+        self.output_tokens += step.output_tokens
+
+    def extend_last_step(self, message: Message, **changes: Any) -> None:
+        """Add a message to the newest step (a parked question's answer)."""
+        step = self.steps[-1]
+        step = replace(step, messages=(*step.messages, message), **changes)
+        self.steps[-1] = step
+        self.flat.append(message)
+        self.step_tokens[-1] += message.tokens
+        self.history_tokens += message.tokens
+        self.turns[-1] = ConversationTurn(
+            step.index, step.messages, step.tier or "", step.cost_usd, self.step_tokens[-1]
+        )
+
+    def set_summary(self, summary: str, summarized_steps: int) -> None:
+        for index in range(self.summarized_steps, summarized_steps):
+            self.flat_from += len(self.steps[index].messages)
+            self.history_tokens -= self.step_tokens[index]
+        self.summary = summary
+        self.summary_tokens = estimate_tokens(summary) + 8 if summary else 0
+        self.summarized_steps = summarized_steps
+
+    def messages(self, budget: int) -> tuple[Message, ...]:
+        """The task block and the unsummarised steps; the oldest steps go first if over ``budget``."""
+        if self.history_tokens <= budget:
+            return (self.task_message, *self.flat[self.flat_from :])
+        start, skip, tokens = self.summarized_steps, 0, self.history_tokens
+        while tokens > budget and start < len(self.steps) - 1:
+            tokens -= self.step_tokens[start]
+            skip += len(self.steps[start].messages)
+            start += 1
+        return (self.task_message, *self.flat[self.flat_from + skip :])
+
+    def snapshot(self, status: RunStatus, output: str, reason: str, error_type: str | None) -> Run:
+        return Run(
+            id=self.id,
+            task=self.task,
+            persona_id=self.persona_id,
+            status=status,
+            output=output,
+            steps=tuple(self.steps),
+            pending_question=self.pending if status is RunStatus.AWAITING_USER else None,
+            cost_usd=self.cost_usd,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            duration_s=self.duration_s,
+            turn_logs=tuple(self.turn_logs),
+            reason=reason,
+            error_type=error_type,
+            cost_known=self.cost_known,
+            started_at=self.started_at,
+            summary=self.summary,
+            summarized_steps=self.summarized_steps,
+            questions_asked=self.questions_asked,
+            asked=tuple(self.asked.values()),
+            failed_calls=tuple(FailedCall(n, a, o.content) for (n, a), o in self.error_cache.items()),
+            pending_call_id=self.pending_call_id if status is RunStatus.AWAITING_USER else None,
+            metadata=dict(self.metadata),
+        )
+
+
+@dataclass(slots=True)
+class _StepDraft:
+    """One step while it runs; turned into a :class:`RunStep` and a :class:`TurnLog` at its end."""
+
+    index: int
+    started: float
+    timestamp: str
+    decision: RoutingDecision | None = None
+    tier: str | None = None
+    fallback_reason: str | None = None
+    prompt_tokens: int = 0
+    box: CallBox | None = None
+    result: CallResult | None = None
+    request: ChatRequest | None = None
+    config: ModelConfig | None = None
+    partial: list[str] = field(default_factory=list)
+    action: StepAction = "failed"
+    text: str = ""
+    answer_text: str = ""
+    tools: list[ToolCallRecord] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    compactions: list[CompactionCall] = field(default_factory=list)
+    question: str | None = None
+    options: tuple[str, ...] = ()
+    answer: str | None = None
+    waited: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    status: RunStatus
+    output: str
+    reason: str
+
+
+class AgenticLoop:
+    """Runs tasks for a persona as agent runs; every collaborator is injected.
+
+    Parameters
+    ----------
+    persona, tiers, router:
+        Who works, which models exist, who chooses the tier of each step (default: the
+        persona's pinned tier, else ``FixedRouter("mid")``).
+    toolbox:
+        Tools; only those on the persona's allow-list are offered.
+    writer:
+        Receives one turn log per step (e.g. ``JsonlTurnLogWriter``).
+    clock:
+        Time source for latencies and timestamps.
+    max_steps, max_cost_usd, max_tokens:
+        Run limits. ``max_steps`` defaults to ``persona.autonomy.max_steps``; the budgets are
+        checked at each step boundary against what the run has spent (input + output tokens).
+    max_questions:
+        Questions a run may ask (default ``persona.autonomy.max_questions``); beyond it the
+        model is told to proceed with its best judgement.
+    compactor:
+        When and how the step history is summarised (:class:`StepCompactor`).
+    without_responder:
+        What a question does when ``run`` got no ``user_respond``: ``"park"`` ends the run as
+        ``awaiting_user`` (continue with :meth:`resume`), ``"proceed"`` tells the model to go on
+        with its best judgement.
+    wrap_up:
+        At the step limit, make one more call (routed like a step, tools off) that summarises
+        the work as the output; when ``False`` the output is the last notes the model wrote.
+    """
+
+    def __init__(
+        self,
+        persona: Persona,
+        tiers: TierRegistry,
+        router: Router | None = None,
+        *,
+        toolbox: Toolbox | None = None,
+        writer: TurnLogSink | None = None,
+        clock: Clock | None = None,
+        max_steps: int | None = None,
+        max_cost_usd: float | None = None,
+        max_tokens: int | None = None,
+        max_questions: int | None = None,
+        compactor: StepCompactor | None = None,
+        without_responder: Literal["park", "proceed"] = "park",
+        wrap_up: bool = True,
+    ):
+        self.persona = persona
+        self.tiers = tiers
+        self.router: Router = router or FixedRouter(persona.routing.pinned_tier or "mid")
+        self.toolbox = (toolbox or Toolbox()).allowed(persona.tools)
+        clash = BUILTIN_NAMES.intersection(self.toolbox.names)
+        if clash:
+            raise UsageError(f"tool name(s) {sorted(clash)} are reserved for the agent's built-in actions")
+        self.writer = writer
+        self.clock = clock or SystemClock()
+        self.max_steps = persona.autonomy.max_steps if max_steps is None else max_steps
+        self.max_questions = persona.autonomy.max_questions if max_questions is None else max_questions
+        if self.max_steps < 1:
+            raise ValueError(f"max_steps must be at least 1, got {self.max_steps}")
+        if self.max_questions < 0:
+            raise ValueError(f"max_questions must be 0 or more, got {self.max_questions}")
+        if max_cost_usd is not None and max_cost_usd <= 0:
+            raise ValueError(f"max_cost_usd must be positive, got {max_cost_usd}")
+        if max_tokens is not None and max_tokens <= 0:
+            raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+        if without_responder not in ("park", "proceed"):
+            raise ValueError(f"without_responder must be 'park' or 'proceed', got {without_responder!r}")
+        self.max_cost_usd = max_cost_usd
+        self.max_tokens = max_tokens
+        self.compactor = compactor or StepCompactor()
+        self.without_responder = without_responder
+        self.wrap_up = wrap_up
+        self._caller = ModelCaller(tiers, self.clock)
+        self._router_name = router_name(self.router)
+        self._tool_names = (*self.toolbox.names, *((ASK_USER,) if self.max_questions else ()), FINAL_ANSWER)
+        specs = self.toolbox.specs()
+        self._specs = (*specs, *((ASK_USER_SPEC,) if self.max_questions else ()), FINAL_ANSWER_SPEC)
+        self._spec_tokens = sum(
+            estimate_tokens(s.name) + estimate_tokens(s.description) + estimate_tokens(json.dumps(s.parameters))
+            for s in self._specs
+        )
+        block = persona.system_prompt()
+        self._system_native = block + "\n\n" + agent_instructions(
+            native_tools=True, max_questions=self.max_questions, tool_names=self.toolbox.names
+        )
+        self._system_markers = block + "\n\n" + agent_instructions(
+            native_tools=False, max_questions=self.max_questions, tool_names=()
+        )
+        self._system_tokens = estimate_tokens(self._system_native)
+
+    def __repr__(self) -> str:
+        return (
+            f"AgenticLoop(persona={self.persona.id!r}, tiers={self.tiers!r}, router={self.router!r}, "
+            f"max_steps={self.max_steps})"
+        )
+
+    # -- public entry points -------------------------------------------------------------------
+
+    async def run(
+        self,
+        task: str,
+        *,
+        user_respond: UserResponder | None = None,
+        on_event: EventCallback | None = None,
+        cancel: CancelToken | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        """Work on ``task`` until it ends; returns the :class:`Run` whatever the outcome.
+
+        ``metadata`` is passed to the router as ``context.metadata``; its ``suite``,
+        ``item_id`` and ``category`` keys land in every step's turn log.
+        """
+        if not isinstance(task, str) or not task.strip():
+            raise UsageError("AgenticLoop.run needs a non-empty task text")
+        state = _RunState(
+            id=run_id or uuid.uuid4().hex[:12],
+            task=task,
+            persona_id=self.persona.id,
+            started_at=self.clock.now().isoformat(),
+            metadata=dict(metadata or {}),
+            task_message=Message.user(task),
+        )
+        return await self._drive(state, None, user_respond, on_event, cancel)
+
+    async def resume(
+        self,
+        run: Run,
+        answer: str,
+        *,
+        user_respond: UserResponder | None = None,
+        on_event: EventCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Run:
+        """Continue a run parked as ``awaiting_user`` with the user's ``answer``.
+
+        The run may come from another process (``Run.from_json``); this loop must serve the
+        same persona.
+        """
+        if run.status is not RunStatus.AWAITING_USER or run.pending_question is None:
+            raise UsageError(f"run {run.id} is {run.status.value}, not awaiting_user: nothing to resume")
+        if run.persona_id != self.persona.id:
+            raise UsageError(f"run {run.id} belongs to persona {run.persona_id!r}, not {self.persona.id!r}")
+        if not run.steps:
+            raise UsageError(f"run {run.id} is awaiting_user but has no steps; the record is damaged")
+        return await self._drive(_RunState.from_run(run), str(answer), user_respond, on_event, cancel)
+
+    def stream(
+        self,
+        task: str,
+        *,
+        user_respond: UserResponder | None = None,
+        cancel: CancelToken | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RunStream:
+        """The events of a run as an async iterator: ``async for event in agent.stream(task)``.
+
+        After the iteration, ``stream.run`` holds the :class:`Run`.
+        """
+        if not isinstance(task, str) or not task.strip():
+            raise UsageError("AgenticLoop.stream needs a non-empty task text")
+
+        def start(on_event: EventCallback) -> Awaitable[Run]:
+            return self.run(task, user_respond=user_respond, on_event=on_event, cancel=cancel, metadata=metadata)
+
+        return RunStream(start)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    async def _drive(
+        self,
+        state: _RunState,
+        answer: str | None,
+        user_respond: UserResponder | None,
+        on_event: EventCallback | None,
+        cancel: CancelToken | None,
+    ) -> Run:
+        token = cancel if cancel is not None else CancelToken()
+        sink = _EventSink(on_event)
+        started = self.clock.monotonic()
+        error_type: str | None = None
+        token._bind()
+        try:
+            await sink.emit(Started(state.id, len(state.steps), "run", state.task))
+            if answer is not None:
+                await self._answer_pending(state, answer, sink)
+            outcome = await self._steps(state, sink, token, user_respond)
+        except _Interrupted:
+            outcome = _Outcome(RunStatus.CANCELLED, "", token.reason or "cancelled")
+        except _ConsumerFailed:
+            failure = sink.failure
+            error_type = type(failure).__name__
+            outcome = _Outcome(RunStatus.ERROR, "", f"on_event raised {error_type}: {failure}")
+        except Exception as exc:
+            logger.warning("agent run %s failed: %s: %s", state.id, type(exc).__name__, exc)
+            error_type = type(exc).__name__
+            outcome = _Outcome(RunStatus.ERROR, "", str(exc) or error_type)
+        finally:
+            token._unbind()
+        state.duration_s += self.clock.monotonic() - started
+        run = state.snapshot(outcome.status, outcome.output, outcome.reason, error_type)
+        await self._announce_end(run, sink)
+        return run
+
+    async def _announce_end(self, run: Run, sink: _EventSink) -> None:
+        rid, index, status = run.id, max(len(run.steps) - 1, 0), run.status
+        end: LoopEvent | None = None
+        if status is RunStatus.COMPLETED:
+            end = RunCompleted(rid, index, run.output)
+        elif status is RunStatus.CANCELLED:
+            end = RunCancelled(rid, index, run.reason)
+        elif status is RunStatus.MAX_STEPS_REACHED:
+            end = MaxStepsReached(rid, index, run.output)
+        elif status is RunStatus.BUDGET_EXCEEDED:
+            end = BudgetExceededEvent(rid, index, run.reason)
+        elif status is RunStatus.ERROR:
+            end = ErrorOccurred(rid, index, run.error_type or "Error", run.reason)
+        if end is not None:
+            await sink.emit(end)
+        cost = run.cost_usd if run.cost_known else None
+        await sink.emit(Finished(rid, index, status.value, run.output, cost, run.tokens))
+
+    async def _steps(
+        self, state: _RunState, sink: _EventSink, token: CancelToken, user_respond: UserResponder | None
+    ) -> _Outcome:
+        while True:
+            if token.cancelled:
+                raise _Interrupted
+            if sink.failure is not None:
+                raise _ConsumerFailed
+            over = self._over_budget(state)
+            if over:
+                return _Outcome(RunStatus.BUDGET_EXCEEDED, _notes(state, f"Stopped before finishing: {over}."), over)
+            if len(state.steps) >= self.max_steps:
+                reason = f"reached the limit of {self.max_steps} steps"
+                output = ""
+                if self.wrap_up:
+                    try:
+                        output = await self._step(state, sink, token, None, wrap_up=True) or ""
+                    except _Interrupted:
+                        raise
+                    except Exception as exc:
+                        logger.warning("wrap-up of run %s failed: %s", state.id, exc)
+                    if sink.failure is not None:
+                        raise _ConsumerFailed
+                if not output:
+                    output = _notes(state, f"No final answer after {self.max_steps} steps.")
+                return _Outcome(RunStatus.MAX_STEPS_REACHED, output, reason)
+            final = await self._step(state, sink, token, user_respond, wrap_up=False)
+            if final is not None:
+                return _Outcome(RunStatus.COMPLETED, final, "final answer")
+            if state.pending is not None:
+                return _Outcome(RunStatus.AWAITING_USER, "", f"waiting for the user: {state.pending.question}")
+
+    def _over_budget(self, state: _RunState) -> str:
+        if self.max_cost_usd is not None and state.cost_usd >= self.max_cost_usd:
+            return f"spent ${state.cost_usd:.6f} of the ${self.max_cost_usd:.6f} run budget"
+        if self.max_tokens is not None and state.tokens >= self.max_tokens:
+            return f"used {state.tokens} of the {self.max_tokens} token budget"
+        return ""
+
+    # -- one step ------------------------------------------------------------------------------
+
+    async def _step(
+        self,
+        state: _RunState,
+        sink: _EventSink,
+        token: CancelToken,
+        user_respond: UserResponder | None,
+        *,
+        wrap_up: bool,
+    ) -> str | None:
+        """Run one step; returns the final answer when the step ended the task."""
+        clock = self.clock
+        index = len(state.steps)
+        rid = state.id
+        draft = _StepDraft(index, clock.monotonic(), clock.now().isoformat())
+        label = f"wrap-up after {self.max_steps} steps" if wrap_up else f"step {index + 1} of {self.max_steps}"
+        try:
+            await sink.emit(Started(rid, index, "step", label))
+            draft.prompt_tokens = prompt_tokens = self._prompt_tokens(state)
+            decision = self._route(state, index, prompt_tokens, wrap_up)
+            draft.decision = decision
+            tier = self.tiers.nearest(decision.tier)
+            if tier != decision.tier:
+                draft.fallback_reason = f"tier {decision.tier!r} is not configured"
+            draft.tier = tier
+            primary = self.tiers.config(tier).primary
+            await sink.emit(
+                TierChosen(rid, index, tier, primary.provider, primary.model, decision.reason,
+                           self._router_name, decision.scores)
+            )
+            if self.compactor.due(prompt_tokens, primary.prompt_budget):
+                await self._compact(state, draft, sink, token, primary.prompt_budget)
+            await sink.emit(Thinking(rid, index, f"{primary.model} is deciding the next step"))
+            await self._generate(state, draft, sink, token, tier, wrap_up)
+            result = draft.result
+            assert result is not None
+            if wrap_up:
+                self._take_wrap_up(draft, result)
+            elif result.tool_calls:
+                await self._act_on_calls(state, draft, sink, token, user_respond, result)
+            else:
+                await self._act_on_text(state, draft, sink, token, user_respond, result)
+        except _Interrupted:
+            draft.interrupted = True
+            await self._finish_step(state, draft, sink)
+            raise
+        except Exception as exc:
+            draft.error = exc
+            draft.action = "failed"
+            await self._finish_step(state, draft, sink)
+            raise
+        await self._finish_step(state, draft, sink)
+        return draft.answer_text if draft.action in ("final_answer", "wrap_up") else None
+
+    def _prompt_tokens(self, state: _RunState) -> int:
+        return (
+            self._system_tokens + self._spec_tokens + state.summary_tokens
+            + state.task_message.tokens + state.history_tokens
+        )
+
+    def _route(self, state: _RunState, index: int, prompt_tokens: int, wrap_up: bool) -> RoutingDecision:
+        context = RoutingContext(
+            conversation_id=state.id,
+            turn_index=index,
+            message=state.task,
+            history=tuple(state.turns),
+            prompt_tokens=prompt_tokens,
+            tools_needed=not wrap_up,
+            tool_names=() if wrap_up else self._tool_names,
+            preferences=self.persona.routing,
+            session_cost_usd=state.cost_usd,
+            tiers=self.tiers.infos(),
+            persona_id=self.persona.id,
+            constraints=self.persona.identity.constraints,
+            step_index=index,
+            metadata=state.metadata,
+        )
+        try:
+            decision = self.router.route(context)
+        except PersonaLabError:
+            raise
+        except Exception as exc:
+            raise RouterError(f"router {self._router_name} failed: {type(exc).__name__}: {exc}") from exc
+        check_tier(decision.tier, where=f"decision of router {self._router_name}")
+        return decision
+
+    async def _generate(
+        self, state: _RunState, draft: _StepDraft, sink: _EventSink, token: CancelToken, tier: str, wrap_up: bool
+    ) -> None:
+        specs = self._specs
+        extra = (Message.user(_WRAP_UP.format(steps=self.max_steps)),) if wrap_up else ()
+
+        def build(cand_tier: str, config: ModelConfig) -> ChatRequest:
+            native = config.supports_tools
+            system = self._system_native if native else self._system_markers
+            if state.summary:
+                system += _SUMMARY_HEADER + state.summary
+            room = config.prompt_budget - self._system_tokens - self._spec_tokens - state.summary_tokens
+            room -= state.task_message.tokens + MESSAGE_OVERHEAD_TOKENS * 2
+            request = ChatRequest(
+                model=config.model,
+                system=system,
+                messages=state.messages(room) + extra,
+                tools=specs if native else (),
+                tool_choice="none" if wrap_up else "auto",
+                max_output_tokens=config.max_output_tokens,
+                temperature=config.temperature,
+            )
+            draft.request, draft.config = request, config
+            return request
+
+        box = draft.box = CallBox()
+        await self._pump(
+            self._caller.stream(id=state.id, index=draft.index, tier=tier, build=build, box=box), sink, token, draft
+        )
+        draft.result = box.result
+
+    async def _pump(
+        self, events: AsyncIterator[LoopEvent], sink: _EventSink, token: CancelToken, draft: _StepDraft | None
+    ) -> None:
+        """Forward a model call's events; a cancel interrupts the call between or inside chunks."""
+        partial = draft.partial if draft is not None else None
+        while True:
+            if not token._arm():
+                await events.aclose()  # type: ignore[attr-defined]
+                raise _Interrupted
+            try:
+                event = await anext(events)
+            except StopAsyncIteration:
+                return
+            except asyncio.CancelledError:
+                if token._take_interrupt():
+                    raise _Interrupted from None
+                raise
+            finally:
+                token._disarm()
+            if partial is not None:
+                if type(event) is TextDelta:
+                    partial.append(event.text)
+                elif type(event) is Retrying:
+                    partial.clear()
+            await sink.emit(event)
+
+    async def _guard(self, awaitable: Awaitable[T], token: CancelToken) -> T:
+        """Await something the cancel token may interrupt."""
+        if not token._arm():
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()
+            raise _Interrupted
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            if token._take_interrupt():
+                raise _Interrupted from None
+            raise
+        finally:
+            token._disarm()
+
+    # -- acting on the decision ----------------------------------------------------------------
+
+    def _take_wrap_up(self, draft: _StepDraft, result: CallResult) -> None:
+        marker = parse_markers(result.text) if "[" in result.text else None
+        text = (marker.text or marker.reasoning) if marker is not None and marker.kind == "final" else result.text
+        draft.action = "wrap_up"
+        draft.text = draft.answer_text = text.strip()
+        draft.messages.append(Message.assistant(result.text, tier=result.tier, model=result.config.model))
+        if result.tool_calls:
+            draft.notes.append("tool calls in the wrap-up were ignored")
+
+    async def _act_on_calls(
+        self,
+        state: _RunState,
+        draft: _StepDraft,
+        sink: _EventSink,
+        token: CancelToken,
+        user_respond: UserResponder | None,
+        result: CallResult,
+    ) -> None:
+        rid, index = state.id, draft.index
+        calls = result.tool_calls
+        draft.messages.append(
+            Message.assistant(result.text, tool_calls=calls, tier=result.tier, model=result.config.model)
+        )
+        draft.text = result.text.strip()
+        if draft.text:
+            await sink.emit(Reasoning(rid, index, draft.text))
+        for call in calls:
+            if call.name == FINAL_ANSWER:
+                answer = parse_final_answer(call.arguments)
+                if answer is not None:
+                    skipped = [c.name for c in calls if c is not call]
+                    if skipped:
+                        draft.notes.append(f"calls ended by final_answer were not run: {', '.join(skipped)}")
+                    draft.action = "final_answer"
+                    draft.answer_text = answer
+                    return
+        draft.action = "tools"
+        pending: list[ToolCall] = [c for c in calls if c.name not in BUILTIN_NAMES]
+        for position, call in enumerate(pending):
+            if token.cancelled:
+                await self._close_unrun(draft, sink, rid, pending[position:])
+                raise _Interrupted
+            await sink.emit(ToolCalling(rid, index, call.id, call.name, call.arguments))
+            try:
+                outcome = await self._guard(self.toolbox.execute(call, error_cache=state.error_cache), token)
+            except _Interrupted:
+                await self._tool_done(draft, sink, rid, call, ToolOutcome(_ABANDONED, True))
+                await self._close_unrun(draft, sink, rid, pending[position + 1 :])
+                raise
+            await self._tool_done(draft, sink, rid, call, outcome)
+        asked = False
+        for call in calls:
+            if call.name == FINAL_ANSWER:
+                content = 'ERROR: final_answer needs a non-empty string "text" with your complete answer'
+                await self._builtin_result(draft, sink, rid, call, content, is_error=True)
+            elif call.name == ASK_USER:
+                if asked:
+                    content = "ERROR: ask one question per step; ask this one in a later step if still needed"
+                    await self._builtin_result(draft, sink, rid, call, content, is_error=True)
+                    continue
+                asked = True
+                parsed = parse_ask_user(call.arguments)
+                if isinstance(parsed, str):
+                    await self._builtin_result(draft, sink, rid, call, parsed, is_error=True)
+                    continue
+                draft.action = "ask_user"
+                if parsed.note:
+                    draft.notes.append(parsed.note)
+                await self._ask(state, draft, sink, token, user_respond, parsed.question, parsed.options, call)
+
+    async def _act_on_text(
+        self,
+        state: _RunState,
+        draft: _StepDraft,
+        sink: _EventSink,
+        token: CancelToken,
+        user_respond: UserResponder | None,
+        result: CallResult,
+    ) -> None:
+        text = result.text
+        draft.messages.append(Message.assistant(text, tier=result.tier, model=result.config.model))
+        marker = parse_markers(text) if "[" in text else None
+        if marker is None:
+            if text.strip():
+                draft.action = "final_answer"
+                draft.text = draft.answer_text = text.strip()
+            else:
+                draft.action = "empty"
+                draft.messages.append(Message.user(_NUDGE))
+                draft.notes.append("empty reply; nudged")
+            return
+        draft.text = marker.reasoning
+        if marker.reasoning:
+            await sink.emit(Reasoning(state.id, draft.index, marker.reasoning))
+        if marker.kind == "final":
+            draft.action = "final_answer"
+            draft.answer_text = marker.text or marker.reasoning
+            if not draft.answer_text:
+                draft.action = "empty"
+                draft.messages.append(Message.user(_NUDGE))
+                draft.notes.append("empty [FINAL]; nudged")
+            return
+        ask = marker.ask
+        assert ask is not None
+        draft.action = "ask_user"
+        if not ask.question:
+            draft.messages.append(Message.user("ERROR: your [ASK_USER] line had no question."))
+            draft.notes.append("empty [ASK_USER]")
+            return
+        if ask.note:
+            draft.notes.append(ask.note)
+        await self._ask(state, draft, sink, token, user_respond, ask.question, ask.options, None)
+
+    async def _ask(
+        self,
+        state: _RunState,
+        draft: _StepDraft,
+        sink: _EventSink,
+        token: CancelToken,
+        user_respond: UserResponder | None,
+        question: str,
+        options: tuple[str, ...],
+        call: ToolCall | None,
+    ) -> None:
+        """Ask the user (once per distinct question, within the cap), or park the run."""
+        rid, index = state.id, draft.index
+        draft.question, draft.options = question, options
+        key = question_key(question)
+        earlier = state.asked.get(key)
+        if earlier is not None:
+            draft.answer = earlier[1]
+            draft.notes.append("repeated question answered from the earlier answer")
+            content = f"You already asked this; the user answered: {earlier[1]}"
+            await self._reply(draft, sink, rid, call, content, cached=True)
+            return
+        if state.questions_asked >= self.max_questions:
+            draft.notes.append("question limit reached")
+            content = (
+                f"You may ask at most {self.max_questions} question(s) in this task and have used them. "
+                "Do not ask again: proceed with your best judgement and state the assumptions you make."
+            )
+            await self._reply(draft, sink, rid, call, content, is_error=True)
+            return
+        state.questions_asked += 1
+        if user_respond is None and self.without_responder == "proceed":
+            state.asked[key] = (question, "(no user available)")
+            draft.notes.append("no user available; told to proceed")
+            content = "No user is available to answer. Proceed with your best judgement and state your assumptions."
+            await self._reply(draft, sink, rid, call, content)
+            return
+        event = AskingUser(rid, index, question, options)
+        await sink.emit(event)
+        if user_respond is None:
+            state.pending = event
+            state.pending_call_id = call.id if call is not None else None
+            return
+        waited_from = self.clock.monotonic()
+        try:
+            raw = user_respond(event)
+            answer = await self._guard(raw, token) if inspect.isawaitable(raw) else raw
+        finally:
+            draft.waited += self.clock.monotonic() - waited_from
+        answer = pick_option(str(answer), options)
+        draft.answer = answer
+        state.asked[key] = (question, answer)
+        await sink.emit(UserResponded(rid, index, answer))
+        await self._reply(draft, sink, rid, call, _answer_text(answer), announce=False)
+
+    async def _answer_pending(self, state: _RunState, answer: str, sink: _EventSink) -> None:
+        pending = state.pending
+        assert pending is not None
+        answer = pick_option(answer, pending.options)
+        state.asked[question_key(pending.question)] = (pending.question, answer)
+        call_id = state.pending_call_id
+        content = _answer_text(answer)
+        message = (
+            Message.tool_result(ToolCall(call_id, ASK_USER, ""), content) if call_id else Message.user(content)
+        )
+        state.extend_last_step(message, answer=answer)
+        state.pending = None
+        state.pending_call_id = None
+        await sink.emit(UserResponded(state.id, pending.index, answer))
+
+    # -- step bookkeeping ----------------------------------------------------------------------
+
+    async def _reply(
+        self,
+        draft: _StepDraft,
+        sink: _EventSink,
+        rid: str,
+        call: ToolCall | None,
+        content: str,
+        *,
+        is_error: bool = False,
+        cached: bool = False,
+        announce: bool = True,
+    ) -> None:
+        """Answer a question action: a tool result for a native call, a user message for a marker."""
+        if call is None:
+            draft.messages.append(Message.user(content))
+            return
+        draft.messages.append(Message.tool_result(call, content))
+        if announce:
+            await sink.emit(ToolResult(rid, draft.index, call.id, call.name, content, is_error, cached))
+
+    async def _builtin_result(
+        self, draft: _StepDraft, sink: _EventSink, rid: str, call: ToolCall, content: str, *, is_error: bool
+    ) -> None:
+        draft.messages.append(Message.tool_result(call, content))
+        await sink.emit(ToolResult(rid, draft.index, call.id, call.name, content, is_error))
+
+    async def _tool_done(
+        self, draft: _StepDraft, sink: _EventSink, rid: str, call: ToolCall, outcome: ToolOutcome
+    ) -> None:
+        draft.tools.append(
+            ToolCallRecord(call.id, call.name, call.arguments, outcome.content, outcome.is_error,
+                           outcome.duration_s, outcome.cached)
+        )
+        draft.messages.append(Message.tool_result(call, outcome.content))
+        await sink.emit(
+            ToolResult(rid, draft.index, call.id, call.name, outcome.content, outcome.is_error, outcome.cached)
+        )
+
+    async def _close_unrun(self, draft: _StepDraft, sink: _EventSink, rid: str, calls: list[ToolCall]) -> None:
+        """Record tool calls a cancel kept from starting, so every call in the step has a result."""
+        for call in calls:
+            draft.tools.append(ToolCallRecord(call.id, call.name, call.arguments, _NOT_RUN, True))
+            draft.messages.append(Message.tool_result(call, _NOT_RUN))
+        if calls:
+            draft.notes.append(f"{len(calls)} tool call(s) not run: cancelled")
+
+    async def _compact(
+        self, state: _RunState, draft: _StepDraft, sink: _EventSink, token: CancelToken, budget: int
+    ) -> None:
+        compactor = self.compactor
+        start = state.summarized_steps
+        first = compactor.split(state.step_tokens, start, budget)
+        if first <= start:
+            return
+        system, messages = compactor.prompt(
+            state.task, state.summary, [s.messages for s in state.steps[start:first]], start
+        )
+        box = CallBox()
+
+        def build(tier: str, config: ModelConfig) -> ChatRequest:
+            return ChatRequest(
+                model=config.model,
+                system=system,
+                messages=messages,
+                max_output_tokens=min(compactor.max_output_tokens, config.max_output_tokens),
+                temperature=0.0,
+            )
+
+        try:
+            await self._pump(
+                self._caller.stream(id=state.id, index=draft.index, tier=self.tiers.nearest(compactor.tier),
+                                    build=build, box=box, emit_text=False),
+                sink, token, None,
+            )
+        except PersonaLabError as exc:
+            # The step goes on: its prompt is fitted by dropping the oldest steps instead.
+            logger.warning("compaction for run %s failed: %s", state.id, exc)
+            draft.notes.append(f"compaction failed: {type(exc).__name__}")
+            return
+        result = box.result
+        assert result is not None
+        summary = compactor.clean(result.text)
+        draft.compactions.append(
+            CompactionCall(
+                tier=result.tier,
+                model=result.config.model,
+                summarized=first - start,
+                input_tokens=result.usage.input_tokens,
+                output_tokens=result.usage.output_tokens,
+                cost_usd=result.cost.usd,
+                tokens_estimated=result.tokens_estimated,
+                summary_chars=len(summary),
+            )
+        )
+        state.set_summary(summary, first)
+        await sink.emit(Compacted(state.id, draft.index, first - start, result.tier, result.cost.usd))
+
+    async def _finish_step(self, state: _RunState, draft: _StepDraft, sink: _EventSink) -> None:
+        """Close the step: its record, its turn log (written), and :class:`TurnDone`."""
+        if draft.interrupted:
+            self._record_interruption(draft)
+        attempts = self._attempts(draft)
+        paid = [a for a in attempts if a.outcome != "failed" or a.cost_usd is not None]
+        costs = [a.cost_usd for a in paid] + [c.cost_usd for c in draft.compactions]
+        known = all(c is not None for c in costs)
+        answer_costs = [a.cost_usd for a in paid]
+        cost = sum(c for c in answer_costs if c is not None) if all(c is not None for c in answer_costs) else None
+        total = sum(c for c in costs if c is not None) if known else None
+        input_tokens = sum(a.input_tokens or 0 for a in paid)
+        output_tokens = sum(a.output_tokens or 0 for a in paid)
+        extra_in = sum(c.input_tokens or 0 for c in draft.compactions)
+        extra_out = sum(c.output_tokens or 0 for c in draft.compactions)
+        latency = self.clock.monotonic() - draft.started - draft.waited
+        result = draft.result
+        error = draft.error
+        turn_log = self._turn_log(state, draft, attempts, latency, cost, total, input_tokens, output_tokens, paid)
+        step = RunStep(
+            index=draft.index,
+            action=draft.action,
+            tier=result.tier if result is not None else draft.tier,
+            model=result.config.model if result is not None else (draft.config.model if draft.config else None),
+            text=draft.text,
+            tool_calls=tuple(draft.tools),
+            question=draft.question,
+            options=draft.options,
+            answer=draft.answer,
+            messages=tuple(draft.messages),
+            cost_usd=total,
+            input_tokens=input_tokens + extra_in,
+            output_tokens=output_tokens + extra_out,
+            duration_s=latency,
+            note="; ".join(draft.notes) if error is None else f"{type(error).__name__}: {error}",
+        )
+        state.add_step(step, turn_log, sum(c for c in costs if c is not None), known)
+        if self.writer is not None:
+            self.writer.write(turn_log)
+        answer = draft.answer_text if draft.action in ("final_answer", "wrap_up") else draft.text
+        await sink.emit(TurnDone(state.id, draft.index, turn_log, answer))
+
+    def _record_interruption(self, draft: _StepDraft) -> None:
+        draft.action = "interrupted"
+        if draft.result is None:
+            draft.text = "".join(draft.partial)
+            draft.notes.append("generation interrupted by cancel" if draft.box is not None else "cancelled")
+        elif draft.question is not None and draft.answer is None:
+            draft.notes.append("cancelled while waiting for the user")
+        else:
+            draft.notes.append("cancelled")
+
+    def _attempts(self, draft: _StepDraft) -> list[Attempt]:
+        result, box = draft.result, draft.box
+        if result is not None:
+            return list(result.attempts)
+        attempts = list(box.failed_attempts) if box is not None else []
+        config, request = draft.config, draft.request
+        if draft.interrupted and config is not None and request is not None:
+            # The provider bills what it generated before the cancel: estimate it.
+            usage = Usage(
+                input_tokens=estimate_tokens(request.system) + sum(m.tokens for m in request.messages),
+                output_tokens=estimate_tokens("".join(draft.partial)),
+            )
+            elapsed = self.clock.monotonic() - draft.started
+            cost = self.tiers.prices.cost(config, usage, duration_s=elapsed)
+            attempts.append(
+                Attempt(
+                    tier=draft.tier or "",
+                    provider=config.provider,
+                    model=config.model,
+                    outcome="failed",
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    cost_usd=cost.usd if cost.usd is not None else 0.0,
+                    latency_s=elapsed,
+                    error="cancelled during generation",
+                    error_type="RunCancelled",
+                )
+            )
+        return attempts
+
+    def _turn_log(
+        self,
+        state: _RunState,
+        draft: _StepDraft,
+        attempts: list[Attempt],
+        latency: float,
+        cost: float | None,
+        total: float | None,
+        input_tokens: int,
+        output_tokens: int,
+        paid: list[Attempt],
+    ) -> TurnLog:
+        result, decision, error = draft.result, draft.decision, draft.error
+        if error is None and draft.interrupted:
+            error_text: str | None = "run cancelled during this step"
+            error_type: str | None = "RunCancelled"
+        else:
+            error_text = None if error is None else str(error) or type(error).__name__
+            error_type = None if error is None else type(error).__name__
+        used_tier = result.tier if result is not None else None
+        fallback_from = decision.tier if decision and used_tier and used_tier != decision.tier else None
+        fallback_reason = (result.fallback_reason if result is not None else None) or draft.fallback_reason
+        metadata = state.metadata
+        return TurnLog(
+            conversation_id=state.id,
+            turn_index=draft.index,
+            timestamp=draft.timestamp,
+            persona_id=self.persona.id,
+            router_name=self._router_name,
+            requested_tier=decision.tier if decision else "",
+            tier=used_tier,
+            decision_reason=decision.reason if decision else "",
+            latency_s=latency,
+            kind="agent_step",
+            user_text=state.task[:4000],
+            decision_scores=dict(decision.scores) if decision else {},
+            decision_features=dict(decision.features) if decision else {},
+            fallback_from=fallback_from,
+            fallback_to=used_tier if fallback_from else None,
+            fallback_reason=fallback_reason if (fallback_from or fallback_reason) else None,
+            gen_ai_provider_name=result.config.provider if result else None,
+            gen_ai_request_model=result.config.model if result else None,
+            gen_ai_response_model=(result.response_model or result.config.model) if result else None,
+            gen_ai_usage_input_tokens=input_tokens if paid else None,
+            gen_ai_usage_output_tokens=output_tokens if paid else None,
+            gen_ai_usage_cache_read_input_tokens=result.usage.cache_read_input_tokens if result else None,
+            gen_ai_response_time_to_first_chunk=result.time_to_first_chunk_s if result else None,
+            ttft_s=None if result is None or result.first_text_at is None else result.first_text_at - draft.started,
+            cost_usd=cost if paid else (0.0 if error is None and not draft.interrupted else None),
+            total_cost_usd=total,
+            price_source=result.cost.source if result else "unknown",
+            tokens_estimated=bool(result and result.tokens_estimated) or (draft.interrupted and result is None),
+            prompt_tokens_estimate=draft.prompt_tokens,
+            answer_chars=len(draft.answer_text or draft.text),
+            tool_calls=tuple(draft.tools),
+            compactions=tuple(draft.compactions),
+            attempts=tuple(attempts),
+            error=error_text,
+            error_type=error_type,
+            run_id=state.id,
+            step_index=draft.index,
+            suite=metadata.get("suite"),
+            item_id=metadata.get("item_id"),
+            category=metadata.get("category"),
+        )
+
+
+def _answer_text(answer: str) -> str:
+    return f"The user answered: {answer}" if answer else "The user gave no answer; proceed with your best judgement."
+
+
+def _notes(state: _RunState, headline: str) -> str:
+    """A best-effort output from what the model wrote last (no model call)."""
+    last = next((s.text for s in reversed(state.steps) if s.text.strip()), "")
+    return f"{headline}\n\nLatest notes: {last}" if last else headline
+
+
+class RunStream:
+    """The events of one run as an async iterator; ``run`` holds the :class:`Run` at the end.
+
+    Leaving the ``async for`` early cancels the run's task.
+    """
+
+    def __init__(self, start: Callable[[EventCallback], Awaitable[Run]]):
+        self._start = start
+        self._used = False
+        self.run: Run | None = None
+
+    def __repr__(self) -> str:
+        return f"RunStream(run={self.run!r})"
+
+    def __aiter__(self) -> AsyncIterator[LoopEvent]:
+        if self._used:
+            raise UsageError("a RunStream can be iterated only once; call agent.stream(...) again")
+        self._used = True
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[LoopEvent]:
+        queue: asyncio.Queue[LoopEvent | None] = asyncio.Queue()
+
+        async def main() -> None:
+            try:
+                self.run = await self._start(queue.put_nowait)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.ensure_future(main())
+        try:
+            while True:
+                event = await queue.get()
+                if event is None:
+                    break
+                yield event
+            await task
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
