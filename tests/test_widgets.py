@@ -1,0 +1,331 @@
+"""Widgets driven in-process (no browser, no kernel) against scripted tiers (test doubles)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from persona_lab import AllTiersFailed, ConversationLoop, FixedRouter, Persona, TierRegistry  # noqa: E402
+from persona_lab._errors import ProviderError  # noqa: E402
+from persona_lab.loops import TurnLog  # noqa: E402
+from persona_lab.tiers import ScriptedBackend, ScriptedResponse  # noqa: E402
+from persona_lab.widgets import (  # noqa: E402
+    ChatWidget,
+    CostChart,
+    ThrottledView,
+    TurnLogPanel,
+    TurnLogTable,
+    cost_series,
+    render_markdown,
+    render_turn_html,
+)
+
+
+class _Text(HTMLParser):
+    """Visible text of one ``<div class="plab-answer">`` (what a reader sees)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.depth:
+            self.depth += tag != "br"
+        elif tag == "div" and ("class", "plab-answer") in attrs:
+            self.depth = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.depth and tag != "br":
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth:
+            self.parts.append(data)
+
+
+def answer_text(markup: str) -> str:
+    parser = _Text()
+    parser.feed(markup)
+    return "".join(parser.parts).strip()
+
+
+def status_of(markup: str) -> str:
+    match = re.search(r'data-status="(\w+)"', markup)
+    assert match, markup
+    return match.group(1)
+
+
+def chat_loop(persona: Persona, make_tiers: Any, **backends: ScriptedBackend) -> ConversationLoop:
+    tier = next(iter(backends))
+    return ConversationLoop(persona, make_tiers(**backends), FixedRouter(tier))
+
+
+def bubbles(widget: ChatWidget) -> list[str]:
+    return [child.value for child in widget.messages.children]
+
+
+# -- chat ------------------------------------------------------------------------------------
+
+
+async def test_streaming_fills_the_bubble_with_exactly_the_generated_text(persona: Persona, make_tiers: Any) -> None:
+    answer = "The deposit must be protected within thirty days of payment, " * 8
+    backend = ScriptedBackend([answer], chunk_chars=5, time_per_chunk_s=0.002)
+    widget = ChatWidget(chat_loop(persona, make_tiers, mid=backend), flush_interval_s=0.02)
+    seen: list[str] = []
+
+    widget.text.value = "When must my deposit be protected?"  # what Enter does in the browser
+    assert widget.running and widget.text.disabled is False  # the task has not started yet
+    await asyncio.sleep(0)
+    assert widget.text.disabled and widget.send_button.disabled and not widget.stop_button.disabled
+    bubble = widget.messages.children[-1]
+    bubble.observe(lambda change: seen.append(change["new"]), names="value")
+    log = await widget.task
+
+    final = bubble.value
+    assert answer_text(final) == answer.strip()
+    assert status_of(final) == "done"
+    assert isinstance(log, TurnLog) and log.tier == "mid"
+    partial = [answer_text(v) for v in seen[:-1]]
+    assert len(partial) >= 3, "the answer should arrive in several flushes"
+    assert all(answer.startswith(p) for p in partial)
+    assert len(seen) < len(answer) / 5, "every chunk became a widget update: no batching"
+    assert widget.view is not None and widget.view.flushes == len(seen) + 1  # + the empty bubble
+    assert widget.view.changes > widget.view.flushes
+    assert not widget.text.disabled and widget.stop_button.disabled and widget.text.value == ""
+    assert "When must my deposit be protected?" in bubbles(widget)[0]
+    assert widget.conversation.turn_count == 1
+
+
+async def test_each_turn_shows_tier_model_tokens_cost_and_latency_and_a_running_total(
+    persona: Persona, make_tiers: Any
+) -> None:
+    backend = ScriptedBackend(["First **answer**.", "Second answer."], chunk_chars=4)
+    widget = ChatWidget(chat_loop(persona, make_tiers, frontier=backend))
+    for question in ("one?", "two?"):
+        assert widget.send(question)
+        await widget.task
+    logs = widget.turn_logs
+    assert [log.turn_index for log in logs] == [0, 1]
+    last = bubbles(widget)[-1]
+    assert "#6a1b9a" in last and ">frontier<" in last and "frontier-model" in last
+    assert f"{logs[1].gen_ai_usage_input_tokens} in · {logs[1].gen_ai_usage_output_tokens} out" in last
+    assert f"{logs[1].latency_s:.2f} s" in last
+    assert "<strong>answer</strong>" in bubbles(widget)[1]
+    total = sum(log.total_cost_usd or 0 for log in logs)
+    assert total > 0 and widget.conversation.cost_usd == pytest.approx(total)
+    assert f"${total:.6f}" in widget.total.value and "2 turns" in widget.total.value
+
+    # the cost chart and the table updated after each turn
+    assert widget.panel is not None and widget.panel.chart is not None and widget.panel.table is not None
+    figure = widget.panel.chart.figure
+    bars = {trace.name: trace for trace in figure.data}
+    assert list(bars["frontier"].y) == pytest.approx([log.total_cost_usd for log in logs])
+    assert list(bars["small"].y) == []
+    assert list(bars["cumulative"].y) == pytest.approx([logs[0].total_cost_usd, total])
+    assert widget.panel.table.table.value.count("<tr") == 3  # header + two turns
+
+
+async def test_a_retry_discards_the_partial_text(persona: Persona, make_tiers: Any) -> None:
+    broken = ScriptedBackend([ScriptedResponse("HALF AN ANSWER THAT BREAKS OFF", fail_after_chunks=2)], chunk_chars=4)
+    good = ScriptedBackend(["A clean answer from mid."], chunk_chars=4)
+    loop = ConversationLoop(persona, make_tiers(frontier=broken, mid=good), FixedRouter("frontier"))
+    widget = ChatWidget(loop)
+    assert widget.send("help")
+    await widget.task
+    final = bubbles(widget)[-1]
+    assert answer_text(final) == "A clean answer from mid."
+    assert "HALF" not in answer_text(final)
+    assert 'data-kind="retry"' in final and ">mid<" in final
+
+
+async def test_stop_cancels_the_turn_in_progress(persona: Persona, make_tiers: Any) -> None:
+    slow = ScriptedBackend(["word " * 400], chunk_chars=5, time_per_chunk_s=0.01)
+    widget = ChatWidget(chat_loop(persona, make_tiers, mid=slow))
+    widget.send("a long answer please")
+    await asyncio.sleep(0.1)
+    assert widget.running and answer_text(widget.messages.children[-1].value)  # some text arrived
+    widget.stop_button.click()
+    with pytest.raises(asyncio.CancelledError):
+        await widget.task
+    await asyncio.sleep(0)
+    final = bubbles(widget)[-1]
+    assert status_of(final) == "stopped" and "Stopped" in final
+    assert 0 < len(answer_text(final)) < len("word " * 400) - 1
+    assert "Stopped" in widget.status.value
+    assert widget.conversation.turn_count == 0
+    assert not widget.running and not widget.text.disabled and widget.stop_button.disabled
+    assert widget.stop() is False  # nothing left to stop
+
+
+async def test_a_failing_backend_shows_its_error_and_keeps_it_on_the_task(persona: Persona, make_tiers: Any) -> None:
+    failing = ScriptedBackend([ScriptedResponse(error=ProviderError("upstream exploded", provider="scripted"))])
+    widget = ChatWidget(chat_loop(persona, make_tiers, mid=failing))
+    widget.send("hello?")
+    with pytest.raises(AllTiersFailed):
+        await widget.task
+    await asyncio.sleep(0)
+    assert "AllTiersFailed" in widget.status.value and "upstream exploded" in widget.status.value
+    final = bubbles(widget)[-1]
+    assert status_of(final) == "failed" and "upstream exploded" in final
+    assert len(widget.turn_logs) == 1 and widget.turn_logs[0].error_type == "AllTiersFailed"
+    assert not widget.text.disabled  # the user can try again
+
+
+async def test_a_second_click_while_a_turn_runs_does_not_start_a_second_turn(
+    persona: Persona, make_tiers: Any
+) -> None:
+    backend = ScriptedBackend(["one answer " * 20], chunk_chars=4, time_per_chunk_s=0.001, cycle=True)
+    widget = ChatWidget(chat_loop(persona, make_tiers, mid=backend))
+    widget.text.value = "first"
+    widget.send_button.click()
+    widget.text.value = "second"
+    assert widget.send("third") is False
+    await asyncio.sleep(0.01)
+    widget.send_button.click()
+    await widget.task
+    assert len(backend.requests) == 1
+    assert len(widget.messages.children) == 2 and widget.conversation.turn_count == 1
+
+
+async def test_clicks_from_another_thread_start_and_stop_turns_on_the_loop(persona: Persona, make_tiers: Any) -> None:
+    backend = ScriptedBackend(["threaded answer"], chunk_chars=4, cycle=True)
+    widget = ChatWidget(chat_loop(persona, make_tiers, mid=backend))
+    widget.text.value = ""
+
+    def click_send() -> None:  # a kernel subshell delivers the click on its own thread
+        widget.text.value = "from a thread"
+
+    await asyncio.to_thread(click_send)
+    for _ in range(100):
+        if widget.task is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert widget.task is not None
+    await widget.task
+    assert answer_text(bubbles(widget)[-1]) == "threaded answer"
+
+    slow = ScriptedBackend(["x " * 500], chunk_chars=2, time_per_chunk_s=0.01)
+    widget2 = ChatWidget(chat_loop(persona, make_tiers, mid=slow))
+    widget2.send("go")
+    await asyncio.sleep(0.05)
+    await asyncio.to_thread(widget2.stop_button.click)
+    with pytest.raises(asyncio.CancelledError):
+        await widget2.task
+
+
+async def test_a_chat_without_configured_tiers_says_so(persona: Persona) -> None:
+    widget = ChatWidget(ConversationLoop(persona, TierRegistry({}), FixedRouter("mid")))
+    assert "No model tier is configured" in widget.status.value
+    assert widget.text.disabled and widget.send_button.disabled
+    assert widget.send("hello") is False and widget.task is None
+
+
+async def test_a_conversation_with_history_shows_its_turns(persona: Persona, make_tiers: Any) -> None:
+    loop = chat_loop(persona, make_tiers, small=ScriptedBackend(["earlier answer"]))
+    conversation = loop.new_conversation()
+    await loop.achat(conversation, "earlier question")
+    widget = ChatWidget(loop, conversation)
+    shown = bubbles(widget)
+    assert len(shown) == 2 and "earlier question" in shown[0] and answer_text(shown[1]) == "earlier answer"
+    assert "$" in widget.total.value and "1 turn " in widget.total.value
+
+
+# -- rendering and batching -------------------------------------------------------------------
+
+
+def test_markdown_is_rendered_and_raw_html_is_escaped() -> None:
+    out = render_markdown("**bold** `a<b` <script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n<img src=x onerror=y>")
+    assert "<strong>bold</strong>" in out and "<code>a&lt;b</code>" in out
+    assert "<script" not in out and "<img" not in out and "javascript:" not in out
+
+
+def test_render_turn_html_escapes_and_names_everything() -> None:
+    log = TurnLog(
+        "c", 3, "2025-01-01T00:00:00+00:00", "p", "r", "frontier", "mid", "why", 1.234,
+        gen_ai_response_model="<evil>", gen_ai_usage_input_tokens=10, gen_ai_usage_output_tokens=5,
+        cost_usd=0.00012, total_cost_usd=0.00012, fallback_from="frontier", fallback_to="mid",
+        fallback_reason="frontier down",
+    )  # fmt: skip
+    out = render_turn_html(log)
+    assert "&lt;evil&gt;" in out and "<evil>" not in out
+    assert ">mid<" in out and "#1565c0" in out and "10 in · 5 out" in out and "$0.000120" in out
+    assert "1.23 s" in out and "frontier → mid" in out
+
+
+def test_throttled_view_batches_and_always_sends_the_last_state() -> None:
+    class Target:
+        value = ""
+
+    async def scenario() -> tuple[int, str]:
+        target = Target()
+        text: list[str] = []
+        view = ThrottledView(target, lambda: "".join(text), interval_s=0.05)
+        for i in range(200):
+            text.append(str(i % 10))
+            view.touch()
+        await asyncio.sleep(0.08)
+        mid_flushes = view.flushes
+        text.append("END")
+        view.touch()
+        view.close()
+        assert target.value.endswith("END")
+        return mid_flushes, target.value
+
+    flushes, value = asyncio.run(scenario())
+    assert flushes == 1 and len(value) == 203
+
+
+# -- turn-log views ---------------------------------------------------------------------------
+
+
+def _log(index: int, tier: str | None, cost: float | None, **kw: Any) -> TurnLog:
+    return TurnLog(
+        "c", index, "2025-01-01T00:00:00+00:00", "p", "r", tier or "mid", tier, "", 0.5,
+        cost_usd=cost, total_cost_usd=cost, gen_ai_response_model=f"{tier}-m", **kw,
+    )  # fmt: skip
+
+
+def test_cost_series_numbers_turns_and_accumulates() -> None:
+    series = cost_series([_log(0, "small", 0.001), _log(1, "frontier", 0.01), _log(2, None, None, error="x")])
+    assert series.turn == (1, 2, 3) and series.tier == ("small", "frontier", "no tier")
+    assert series.cumulative_usd == pytest.approx((0.001, 0.011, 0.011))
+    assert series.for_tier("frontier")[:2] == ([2], [0.01])
+
+
+def test_the_table_filters_by_tier_and_escapes_text() -> None:
+    table = TurnLogTable([_log(0, "small", 0.001, user_text="<b>hi</b>"), _log(1, "frontier", 0.01)])
+    assert table.table.value.count("<tr") == 3 and "&lt;b&gt;hi&lt;/b&gt;" in table.table.value
+    table.tier_filter.value = "frontier"
+    assert table.table.value.count("<tr") == 2 and "frontier-m" in table.table.value
+    assert "small-m" not in table.table.value
+    table.tier_filter.value = "mid"
+    assert "No turns on tier mid" in table.table.value
+    table.add(_log(2, "mid", 0.002))
+    assert "mid-m" in table.table.value
+    assert list(table.frame["tier"]) == ["small", "frontier", "mid"]
+
+
+def test_the_cost_chart_colours_bars_by_tier_and_draws_the_cumulative_line() -> None:
+    chart = CostChart([_log(0, "small", 0.001)])
+    chart.add(_log(1, "frontier", 0.004))
+    data = {trace.name: trace for trace in chart.figure.data}
+    assert list(data["small"].x) == [1] and list(data["frontier"].x) == [2]
+    assert data["small"].marker.color == "#2e7d32" and data["frontier"].marker.color == "#6a1b9a"
+    assert list(data["cumulative"].y) == pytest.approx([0.001, 0.005])
+    panel = TurnLogPanel()
+    panel.add(_log(0, "mid", 0.003))
+    assert panel.records and panel.chart is not None and list(panel.chart.figure.data[1].y) == [0.003]
+
+
+def test_rendered_values_never_contain_unescaped_user_text() -> None:
+    from persona_lab.widgets import render_user_html
+
+    assert html.escape("<script>") in render_user_html("<script>") and "<script>" not in render_user_html("<script>")
