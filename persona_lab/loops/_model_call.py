@@ -8,6 +8,7 @@ consumers to discard the partial text.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ from persona_lab.tiers._protocol import ChatRequest, Usage
 from persona_lab.tiers._registry import TierRegistry
 
 __all__ = ["CallResult", "ModelCaller", "RequestBuilder"]
+
+logger = logging.getLogger("persona_lab.loops")
 
 RequestBuilder = Callable[[str, ModelConfig], ChatRequest]
 """Builds the request for a (tier, model): the prompt is fitted to that model's budget."""
@@ -146,6 +149,9 @@ class ModelCaller:
                     )
                 )
                 errors.append(f"{cand_tier} {config.ref}: {type(error).__name__}: {error}")
+                logger.info(
+                    "%s failed on %s (%s); trying the next candidate", config.ref, cand_tier, type(error).__name__
+                )
                 if position + 1 < len(candidates):
                     next_tier, next_config = candidates[position + 1]
                     yield Retrying(
