@@ -1,6 +1,13 @@
 """Tiers: provider backends, tier configuration, prices and the registry."""
 
 from persona_lab.tiers._config import TIER_NAMES, ModelConfig, Price, Secret, TierConfig, check_tier
+from persona_lab.tiers._local import (
+    LocalModelServer,
+    local_model_available,
+    local_model_config,
+    local_small_tier,
+    smollm2_model_path,
+)
 from persona_lab.tiers._prices import Cost, PriceBook, PriceSource
 from persona_lab.tiers._protocol import (
     Backend,
@@ -23,6 +30,7 @@ __all__ = [
     "Chunk",
     "Completion",
     "Cost",
+    "LocalModelServer",
     "ModelConfig",
     "Price",
     "PriceBook",
@@ -38,4 +46,8 @@ __all__ = [
     "Usage",
     "check_tier",
     "fold_stream",
+    "local_model_available",
+    "local_model_config",
+    "local_small_tier",
+    "smollm2_model_path",
 ]

