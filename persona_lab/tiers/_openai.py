@@ -57,6 +57,15 @@ def _is_openai_api(base_url: str | None) -> bool:
     return urlsplit(base_url).hostname == "api.openai.com"
 
 
+def _compatible_messages(request: ChatRequest, base_url: str | None) -> list[dict[str, Any]]:
+    """:func:`openai_messages`; for compatible servers without ``"content": null`` beside tool
+    calls (llama.cpp's server rejects it; the key is optional there)."""
+    messages = openai_messages(request)
+    if _is_openai_api(base_url):
+        return messages
+    return [{k: v for k, v in m.items() if not (k == "content" and v is None)} for m in messages]
+
+
 class OpenAIBackend:
     """Streams Chat Completions through ``AsyncOpenAI``; SDK errors become persona-lab errors."""
 
@@ -84,7 +93,7 @@ class OpenAIBackend:
     def _params(self, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": request.model,
-            "messages": openai_messages(request),
+            "messages": _compatible_messages(request, self._config.base_url),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
