@@ -12,11 +12,11 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from persona_lab import AllTiersFailed, ConversationLoop, FixedRouter, Persona, TierRegistry  # noqa: E402
-from persona_lab._errors import ProviderError  # noqa: E402
-from persona_lab.loops import TurnLog  # noqa: E402
-from persona_lab.tiers import ScriptedBackend, ScriptedResponse  # noqa: E402
-from persona_lab.widgets import (  # noqa: E402
+from persona_lab import AllTiersFailed, ConversationLoop, FixedRouter, Persona, TierRegistry
+from persona_lab._errors import ProviderError
+from persona_lab.loops import TurnLog
+from persona_lab.tiers import ScriptedBackend, ScriptedResponse
+from persona_lab.widgets import (
     ChatWidget,
     CostChart,
     ThrottledView,
@@ -179,9 +179,7 @@ async def test_a_failing_backend_shows_its_error_and_keeps_it_on_the_task(person
     assert not widget.text.disabled  # the user can try again
 
 
-async def test_a_second_click_while_a_turn_runs_does_not_start_a_second_turn(
-    persona: Persona, make_tiers: Any
-) -> None:
+async def test_a_second_click_while_a_turn_runs_does_not_start_a_second_turn(persona: Persona, make_tiers: Any) -> None:
     backend = ScriptedBackend(["one answer " * 20], chunk_chars=4, time_per_chunk_s=0.001, cycle=True)
     widget = ChatWidget(chat_loop(persona, make_tiers, mid=backend))
     widget.text.value = "first"
@@ -242,7 +240,8 @@ async def test_a_conversation_with_history_shows_its_turns(persona: Persona, mak
 
 
 def test_markdown_is_rendered_and_raw_html_is_escaped() -> None:
-    out = render_markdown("**bold** `a<b` <script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n<img src=x onerror=y>")
+    source = "**bold** `a<b` <script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n<img src=x onerror=y>"
+    out = render_markdown(source)
     assert "<strong>bold</strong>" in out and "<code>a&lt;b</code>" in out
     assert "<script" not in out and "<img" not in out and "javascript:" not in out
 

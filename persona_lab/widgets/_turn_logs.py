@@ -60,8 +60,10 @@ def render_turn_table_html(frame: pd.DataFrame, tier: str = ALL_TIERS) -> str:
     elif tier != ALL_TIERS:
         frame = frame[frame["tier"].eq(tier).fillna(False).astype(bool)]
     if frame.empty:
-        return '<div class="plab-table plab-note">No turns yet.</div>' if tier == ALL_TIERS else (
-            f'<div class="plab-table plab-note">No turns on tier {tier}.</div>'
+        return (
+            '<div class="plab-table plab-note">No turns yet.</div>'
+            if tier == ALL_TIERS
+            else (f'<div class="plab-table plab-note">No turns on tier {tier}.</div>')
         )
     shown = frame[[name for name, _ in TABLE_COLUMNS]].rename(columns=dict(TABLE_COLUMNS))
     shown["user text"] = shown["user text"].map(_clip_cell, na_action="ignore")

@@ -60,11 +60,11 @@ def write_notebook(path: Path, cells: Sequence[str]) -> Path:
     """Write a notebook of code cells (Python 3 kernel) to ``path``."""
     import nbformat
 
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]  # type: ignore[no-untyped-call]
     path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
+    nbformat.write(nb, str(path))  # type: ignore[no-untyped-call]
     return path
 
 
@@ -221,9 +221,7 @@ def chromium(*, headless: bool = True) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM_PATH, headless=headless, args=list(CHROMIUM_ARGS)
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, headless=headless, args=list(CHROMIUM_ARGS))
         try:
             yield browser
         finally:
