@@ -34,6 +34,7 @@ from persona_lab.tiers import (
     Chunk,
     Completion,
     ModelConfig,
+    Secret,
     TierConfig,
     TierRegistry,
     ToolCallDelta,
@@ -164,7 +165,7 @@ def raises(exc_type: Callable[..., Exception], message: str) -> Reply:
 
 def backend_for(server: FakeServer, config: ModelConfig | None = None) -> OpenAIBackend:
     """The backend with a real ``AsyncOpenAI`` whose transport is ``server``, set up from ``config``."""
-    config = config or ModelConfig("openai", MODEL, api_key=KEY, max_retries=0)
+    config = config or ModelConfig("openai", MODEL, api_key=Secret(KEY), max_retries=0)
     key = config.api_key.reveal() if config.api_key else "not-needed"
     client = openai.AsyncOpenAI(
         api_key=key,
@@ -300,7 +301,7 @@ async def test_tools_and_tool_choice_shapes(choice: str, expected: Any) -> None:
 )
 async def test_output_limit_key_depends_on_the_server(base_url: str | None, url: str, limit_key: str) -> None:
     server = FakeServer(sse(text_chunks("ok")))
-    config = ModelConfig("openai", MODEL, api_key=KEY, base_url=base_url, max_output_tokens=321, max_retries=0)
+    config = ModelConfig("openai", MODEL, api_key=Secret(KEY), base_url=base_url, max_output_tokens=321, max_retries=0)
     await collect(backend_for(server, config), request(max_output_tokens=321))
     assert server.requests[-1].url == url
     other = {"max_tokens", "max_completion_tokens"} - {limit_key}
@@ -533,7 +534,7 @@ async def test_error_event_inside_the_stream_is_translated() -> None:
 
 async def test_sdk_retries_follow_max_retries() -> None:
     server = FakeServer(error(500, "boom", type_="server_error"), sse(text_chunks("second try")))
-    config = ModelConfig("openai", MODEL, api_key=KEY, max_retries=1)
+    config = ModelConfig("openai", MODEL, api_key=Secret(KEY), max_retries=1)
     completion = await fold_stream(backend_for(server, config).stream(request()))
     assert completion.text == "second try"
     assert len(server.requests) == 2
@@ -542,7 +543,7 @@ async def test_sdk_retries_follow_max_retries() -> None:
 
 def test_backend_builds_its_client_from_the_config() -> None:
     config = ModelConfig(
-        "llama.cpp", "smollm2", api_key=KEY, base_url="http://127.0.0.1:8080/v1", max_retries=5, timeout_s=12.5
+        "llama.cpp", "smollm2", api_key=Secret(KEY), base_url="http://127.0.0.1:8080/v1", max_retries=5, timeout_s=12.5
     )
     client = OpenAIBackend(config)._get_client()
     assert client.max_retries == 5
@@ -561,7 +562,7 @@ def test_keyless_compatible_server_gets_a_placeholder_key() -> None:
 
 
 async def test_api_key_never_shows_in_reprs_or_error_messages() -> None:
-    config = ModelConfig("openai", MODEL, api_key=KEY, max_retries=0)
+    config = ModelConfig("openai", MODEL, api_key=Secret(KEY), max_retries=0)
     # a compatible server that echoes the key it was given
     server = FakeServer(error(401, f"Invalid API key: {KEY}", code="invalid_api_key"))
     backend = backend_for(server, config)
@@ -579,7 +580,7 @@ async def test_api_key_never_shows_in_reprs_or_error_messages() -> None:
 async def test_aclose_closes_the_http_client() -> None:
     http = httpx2.AsyncClient(transport=httpx2.MockTransport(FakeServer(sse(text_chunks("x")))))
     backend = OpenAIBackend(
-        ModelConfig("openai", MODEL, api_key=KEY), client=openai.AsyncOpenAI(api_key=KEY, http_client=http)
+        ModelConfig("openai", MODEL, api_key=Secret(KEY)), client=openai.AsyncOpenAI(api_key=KEY, http_client=http)
     )
     await collect(backend, request())
     await backend.aclose()
@@ -595,8 +596,8 @@ async def test_loop_falls_back_when_the_first_tier_breaks_mid_stream() -> None:
         sse(text_chunks("HALF ANSWER that must", " not survive")[:-1], done=False, fail=httpx2.ReadError("reset"))
     )
     healthy = FakeServer(sse([*text_chunks("Your landlord must", " fix the mould."), usage_chunk(120, 9)]))
-    small = ModelConfig("openai", "gpt-4o-mini", api_key=KEY, max_retries=0)
-    mid = ModelConfig("openai", "gpt-4o", api_key=KEY, max_retries=0)
+    small = ModelConfig("openai", "gpt-4o-mini", api_key=Secret(KEY), max_retries=0)
+    mid = ModelConfig("openai", "gpt-4o", api_key=Secret(KEY), max_retries=0)
     small = small.with_backend(backend_for(broken, small))
     mid = mid.with_backend(backend_for(healthy, mid))
     writer = InMemoryTurnLogWriter()

@@ -64,6 +64,19 @@ def _tool_choice(choice: str) -> dict[str, Any]:
     return {"type": "tool", "name": choice}
 
 
+# An ``error`` event inside a 200 stream carries no HTTP status; its type says what it would have been.
+_STREAM_ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+
+
 class AnthropicBackend:
     """Streams Messages through ``AsyncAnthropic``; SDK errors become persona-lab errors."""
 
@@ -95,10 +108,13 @@ class AnthropicBackend:
             "messages": anthropic_messages(request),
             "stream": True,
         }
-        if request.system:
-            params["system"] = request.system
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
+        # System messages inside the conversation join the system parameter rather than vanish.
+        inline = (m.content for m in request.messages if m.role == "system")
+        system = "\n\n".join(part for part in (request.system, *inline) if part)
+        if system:
+            params["system"] = system
+        # No temperature: anthropic>=1 dropped it from create(), and the API version the 2.x SDK
+        # sends (2026-10-21) answers any sampling parameter with a 400.
         if request.tools:
             params["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
@@ -116,6 +132,7 @@ class AnthropicBackend:
             output_tokens: int | None = None
             finish: str | None = None
             model: str | None = None
+            tool_blocks: dict[int, bool] = {}  # tool_use block index -> any argument text seen
             async for event in events:
                 kind = event.type
                 if kind == "message_start":
@@ -125,16 +142,30 @@ class AnthropicBackend:
                 elif kind == "content_block_start" and event.content_block.type == "tool_use":
                     started = True
                     block = event.content_block
+                    tool_blocks[event.index] = False
                     yield Chunk(tool_calls=(ToolCallDelta(event.index, block.id, block.name, ""),))
                 elif kind == "content_block_delta":
                     started = True
                     if event.delta.type == "text_delta":
                         yield Chunk(delta=event.delta.text)
                     elif event.delta.type == "input_json_delta":
+                        if event.delta.partial_json:
+                            tool_blocks[event.index] = True
                         yield Chunk(tool_calls=(ToolCallDelta(event.index, arguments=event.delta.partial_json),))
+                elif kind == "content_block_stop" and tool_blocks.get(event.index) is False:
+                    # a tool called without arguments streams no JSON at all; arguments are JSON text
+                    yield Chunk(tool_calls=(ToolCallDelta(event.index, arguments="{}"),))
                 elif kind == "message_delta":
                     finish = event.delta.stop_reason or finish
                     output_tokens = event.usage.output_tokens
+                    # message_delta's counts are cumulative, so they supersede message_start's
+                    if event.usage.input_tokens is not None:
+                        input_tokens = event.usage.input_tokens
+                    if event.usage.cache_read_input_tokens is not None:
+                        cache_read = event.usage.cache_read_input_tokens
+            if finish is None:
+                # The SDK ends quietly when the connection closes before message_delta: a cut-off answer.
+                raise self._cut_off(started)
             usage = Usage(input_tokens, output_tokens, cache_read)
             yield Chunk(usage=usage, finish_reason=finish, response_model=model, final=True)
         except PersonaLabError:
@@ -148,18 +179,39 @@ class AnthropicBackend:
 
         cfg = self._config
         common: dict[str, Any] = {"provider": cfg.provider, "model": cfg.model}
-        text = f"{cfg.ref}: {type(exc).__name__}: {exc}"
+        text = self._redact(f"{cfg.ref}: {type(exc).__name__}: {exc}")
         if started:
             return StreamInterrupted(f"stream broke part-way: {text}", **common)
-        if isinstance(exc, anthropic.RateLimitError):
-            return RateLimited(text, status_code=429, **common)
         if isinstance(exc, anthropic.APITimeoutError):
             return ProviderTimeout(text, **common)
-        if isinstance(exc, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
-            return AuthFailed(text, status_code=exc.status_code, retryable=False, **common)
         if isinstance(exc, anthropic.APIStatusError):
-            return ProviderError(text, status_code=exc.status_code, retryable=exc.status_code >= 500, **common)
+            status = exc.status_code
+            if status < 400:  # an error event inside a 200 stream
+                status = _STREAM_ERROR_STATUS.get(str(exc.type), 500)
+            if status == 429:
+                return RateLimited(text, status_code=429, **common)
+            if status in (401, 403):
+                return AuthFailed(text, status_code=status, retryable=False, **common)
+            return ProviderError(text, status_code=status, retryable=status >= 500, **common)
         return ProviderError(text, **common)
+
+    def _cut_off(self, started: bool) -> ProviderError:
+        cfg = self._config
+        if started:
+            return StreamInterrupted(
+                f"stream broke part-way: {cfg.ref}: the stream ended without a stop_reason",
+                provider=cfg.provider,
+                model=cfg.model,
+            )
+        return ProviderError(f"{cfg.ref}: the stream ended before any answer", provider=cfg.provider, model=cfg.model)
+
+    def _redact(self, text: str) -> str:
+        """``text`` without the API key (some servers echo the key they were sent)."""
+        keys = (self._config.api_key.reveal() if self._config.api_key else "", getattr(self._client, "api_key", ""))
+        for key in keys:
+            if isinstance(key, str) and key:
+                text = text.replace(key, "********")
+        return text
 
     async def aclose(self) -> None:
         if self._client is not None:
