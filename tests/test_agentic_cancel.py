@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from persona_lab import AgenticLoop, CancelToken, InMemoryTurnLogWriter, Persona, RunStatus, ToolCall, Toolbox, tool
+from persona_lab import AgenticLoop, CancelToken, InMemoryTurnLogWriter, Persona, RunStatus, Toolbox, ToolCall, tool
 from persona_lab.loops import AskingUser, Finished, RunCancelled, Started, TextDelta, ToolResult, TurnDone
 from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
 from tests.conftest import scripted_tier

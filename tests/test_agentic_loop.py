@@ -12,8 +12,8 @@ from persona_lab import (
     RoutingContext,
     RoutingDecision,
     RunStatus,
-    ToolCall,
     Toolbox,
+    ToolCall,
     tool,
     turn_logs_to_frame,
 )
