@@ -1,0 +1,137 @@
+"""The cascade: answer on the cheapest tier, check the answer, escalate when the check fails.
+
+It implements :class:`EscalatingRouter`: the loop calls :meth:`CascadeRouter.review` after
+each answer and, on a failed review, pays for and logs the attempt as ``escalated`` and asks
+the target tier; the user sees only the accepted answer.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from persona_lab._errors import RouterError
+from persona_lab.routers._params import RouterParams
+from persona_lab.routers._protocol import RoutingContext, RoutingDecision, Verdict
+from persona_lab.routers._tier_choice import (
+    TIER_RANK,
+    check_tier_names,
+    configured_tiers,
+    nearest_configured,
+    pinned_tier,
+)
+from persona_lab.routers._verifiers import Check, RuleVerifier, Verifier
+
+__all__ = ["CascadeRouter"]
+
+_Key = tuple[str, int, int | None]
+_LEDGER_SIZE = 4096
+
+
+class CascadeRouter(RouterParams):
+    """Start every turn on ``start_tier`` (default: the cheapest configured) and escalate on doubt.
+
+    Parameters
+    ----------
+    verifiers:
+        Checks run in order on each answer; the first failure escalates (default: one
+        :class:`RuleVerifier`). Put cheap checks before a :class:`JudgeVerifier`.
+    start_tier:
+        The first tier to try (``None``: the cheapest configured tier).
+    escalation:
+        ``"next"``: one configured tier up per failed review (small → mid → frontier);
+        ``"strongest"``: straight to the strongest configured tier.
+    respect_pin:
+        Follow the persona's pinned tier (and never escalate it).
+
+    The strongest configured tier's answers are accepted without review. ``review`` is told
+    the turn's original decision, so the router remembers per (conversation, turn, step) which
+    tier it escalated to last; ``route`` resets that entry and at most 4,096 are kept.
+    """
+
+    def __init__(
+        self,
+        *,
+        verifiers: Sequence[Verifier] | None = None,
+        start_tier: str | None = None,
+        escalation: str = "next",
+        respect_pin: bool = True,
+    ):
+        self.verifiers = verifiers
+        self.start_tier = start_tier
+        self.escalation = escalation
+        self.respect_pin = respect_pin
+        self._params_changed()
+        self._ledger: OrderedDict[_Key, str] = OrderedDict()
+
+    def _params_changed(self) -> None:
+        if self.start_tier is not None:
+            check_tier_names((self.start_tier,), "CascadeRouter start_tier")
+        if self.escalation not in ("next", "strongest"):
+            raise RouterError(f"CascadeRouter: escalation must be 'next' or 'strongest', got {self.escalation!r}")
+        for verifier in self._verifiers():
+            if not callable(getattr(verifier, "check", None)):
+                raise RouterError(f"CascadeRouter: verifier {verifier!r} has no check(context, tier, answer) method")
+
+    def _verifiers(self) -> Sequence[Verifier]:
+        return (RuleVerifier(),) if self.verifiers is None else self.verifiers
+
+    @property
+    def name(self) -> str:
+        return "cascade"
+
+    @staticmethod
+    def _key(context: RoutingContext) -> _Key:
+        return (context.conversation_id, context.turn_index, context.step_index)
+
+    def route(self, context: RoutingContext) -> RoutingDecision:
+        configured = configured_tiers(context, "CascadeRouter")
+        self._ledger.pop(self._key(context), None)
+        if self.respect_pin:
+            pinned = pinned_tier(context, "CascadeRouter")
+            if pinned is not None:
+                tier = nearest_configured(pinned, configured)
+                return RoutingDecision(tier, f"persona pins tier {pinned}", features={"rule": "pinned"})
+        start = configured[0] if self.start_tier is None else nearest_configured(self.start_tier, configured)
+        return RoutingDecision(
+            start, f"cascade starts on {start}; the answer is checked before it is accepted", features={"rule": "start"}
+        )
+
+    def _escalation_target(self, tier: str, configured: tuple[str, ...]) -> str | None:
+        stronger = [t for t in configured if TIER_RANK[t] > TIER_RANK[tier]]
+        if not stronger:
+            return None
+        return stronger[0] if self.escalation == "next" else stronger[-1]
+
+    async def review(self, context: RoutingContext, decision: RoutingDecision, answer: str) -> Verdict:
+        """Run the verifiers on ``answer``; escalate one step (or to the top) on the first failure."""
+        if decision.features.get("rule") == "pinned":
+            return Verdict(True, "the persona pins this tier; no review")
+        configured = configured_tiers(context, "CascadeRouter")
+        key = self._key(context)
+        tier = self._ledger.get(key, decision.tier)
+        target = self._escalation_target(tier, configured)
+        if target is None:
+            return Verdict(True, f"{tier} is the strongest configured tier; accepted without review")
+        checks: list[Check] = []
+        for verifier in self._verifiers():
+            check = await verifier.check(context, tier, answer)
+            checks.append(check)
+            if not check.passed:
+                break
+        costs = [c.cost_usd for c in checks if c.cost_usd is not None]
+        cost = sum(costs) if costs else None
+        input_tokens = sum(c.input_tokens for c in checks)
+        output_tokens = sum(c.output_tokens for c in checks)
+        failed = checks[-1] if checks and not checks[-1].passed else None
+        if failed is None:
+            reasons = "; ".join(c.reason for c in checks) or "no verifiers"
+            return Verdict(True, f"{tier} answer accepted: {reasons}", None, cost, input_tokens, output_tokens)
+        self._ledger[key] = target
+        self._ledger.move_to_end(key)
+        while len(self._ledger) > _LEDGER_SIZE:
+            self._ledger.popitem(last=False)
+        return Verdict(
+            False, f"{tier} answer failed: {failed.reason}; escalating to {target}", target, cost,
+            input_tokens, output_tokens,
+        )

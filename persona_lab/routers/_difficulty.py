@@ -1,0 +1,63 @@
+"""An offline estimate of how hard a turn is, on [0, 1], with the parts that make it up.
+
+Small talk is 0 and safety or identity turns are 1, so the whole range is used and every
+tier of a sweet-spot router can win. Between those, length, reasoning words, code or maths,
+several questions and tool use add up from a base of 0.3.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from persona_lab._tokens import estimate_tokens
+from persona_lab.routers._protocol import RoutingContext
+from persona_lab.routers._signals import (
+    IDENTITY_PATTERNS,
+    REASONING_PATTERNS,
+    SAFETY_PATTERNS,
+    SMALL_TALK_WORDS,
+    compile_patterns,
+    first_match,
+    is_small_talk,
+    looks_like_code_or_math,
+    words_of,
+)
+
+__all__ = ["Difficulty", "estimate_difficulty"]
+
+_SAFETY = compile_patterns(SAFETY_PATTERNS)
+_IDENTITY = compile_patterns(IDENTITY_PATTERNS)
+_REASONING = compile_patterns(REASONING_PATTERNS)
+_LONG_TOKENS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Difficulty:
+    """A difficulty on [0, 1] and the reason it has that value."""
+
+    value: float
+    kind: str
+    length: float = 0.0
+    reasoning: float = 0.0
+    code_or_math: float = 0.0
+    questions: float = 0.0
+    tools: float = 0.0
+
+
+def estimate_difficulty(context: RoutingContext) -> Difficulty:
+    """Estimate how hard ``context.message`` is to answer well (no model, no download)."""
+    text = context.message
+    if first_match(_SAFETY, text) or first_match(_IDENTITY, text):
+        return Difficulty(1.0, "critical")
+    if is_small_talk(words_of(text), SMALL_TALK_WORDS, 8):
+        return Difficulty(0.0, "small_talk")
+    tokens = estimate_tokens(text)
+    length = 0.25 * min(1.0, math.log1p(tokens) / math.log1p(_LONG_TOKENS))
+    hits = {m.group(0).lower() for m in _REASONING.finditer(text)} if _REASONING else set()
+    reasoning = min(0.4, 0.2 * len(hits))
+    code = 0.15 if looks_like_code_or_math(text) else 0.0
+    questions = min(0.1, 0.05 * max(0, text.count("?") - 1))
+    tools = 0.05 if context.tools_needed else 0.0
+    value = min(1.0, 0.3 + length + reasoning + code + questions + tools)
+    return Difficulty(value, "estimated", length, reasoning, code, questions, tools)

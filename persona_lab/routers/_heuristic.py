@@ -1,0 +1,225 @@
+"""Readable, ordered routing rules with per-persona overrides.
+
+The order is the design. Safety and identity rules run first, so a jailbreak that opens with
+"ok," is never taken for small talk; small talk must be the *whole* message; keywords match
+whole words. The persona's constraints are not used as keywords: sharing a word with them says
+nothing about how hard a question is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from persona_lab._errors import RouterError
+from persona_lab._tokens import estimate_tokens
+from persona_lab.routers._params import RouterParams
+from persona_lab.routers._protocol import Feature, RoutingContext, RoutingDecision
+from persona_lab.routers._signals import (
+    IDENTITY_PATTERNS,
+    REASONING_PATTERNS,
+    SAFETY_PATTERNS,
+    SMALL_TALK_WORDS,
+    compile_patterns,
+    compile_phrases,
+    first_match,
+    is_small_talk,
+    looks_like_code_or_math,
+    words_of,
+)
+from persona_lab.routers._tier_choice import (
+    TIER_RANK,
+    check_tier_names,
+    configured_tiers,
+    nearest_configured,
+    persona_keywords,
+    pinned_tier,
+)
+
+__all__ = ["HeuristicRouter"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    rule: str
+    tier: str
+    why: str
+    match: str | None = None
+    critical: bool = False
+
+
+class HeuristicRouter(RouterParams):
+    """Route by ordered rules; the first rule that fires decides. See :meth:`describe_rules`.
+
+    1. ``pinned``: the persona's ``routing.tier`` (when ``respect_pin``);
+    2. ``safety`` then 3. ``identity``: safety risks and persona attacks go to ``critical_tier``;
+    4. keywords (the persona's ``routing.keywords`` plus ``keywords``) for tiers at or above
+       ``default_tier``, strongest tier first;
+    5. ``long``: a message of ``long_message_tokens`` or more goes to ``complex_tier``;
+    6. ``reasoning``: reasoning, code or maths goes to ``complex_tier``;
+    7. ``small_talk``: a message of at most ``small_talk_max_words`` small-talk words goes to
+       ``small_talk_tier``;
+    8. keywords for tiers below ``default_tier`` count as extra small talk for that tier: a
+       message of at most ``small_talk_max_words`` words made only of small-talk words and those
+       keywords goes there ("thanks, and what about my deposit?" is not sent down);
+    9. ``default``: everything else goes to ``default_tier``.
+
+    A wanted tier that is not configured becomes the nearest configured one, so critical turns
+    never land on a cheaper tier than ordinary ones (``critical_tier`` must not be cheaper than
+    ``default_tier``).
+    """
+
+    def __init__(
+        self,
+        *,
+        default_tier: str = "mid",
+        critical_tier: str = "frontier",
+        complex_tier: str = "frontier",
+        small_talk_tier: str = "small",
+        keywords: Mapping[str, Sequence[str]] | None = None,
+        safety_patterns: Sequence[str] = SAFETY_PATTERNS,
+        identity_patterns: Sequence[str] = IDENTITY_PATTERNS,
+        reasoning_patterns: Sequence[str] = REASONING_PATTERNS,
+        small_talk_words: frozenset[str] = SMALL_TALK_WORDS,
+        small_talk_max_words: int = 8,
+        long_message_tokens: int = 300,
+        respect_pin: bool = True,
+    ):
+        self.default_tier = default_tier
+        self.critical_tier = critical_tier
+        self.complex_tier = complex_tier
+        self.small_talk_tier = small_talk_tier
+        self.keywords = keywords
+        self.safety_patterns = safety_patterns
+        self.identity_patterns = identity_patterns
+        self.reasoning_patterns = reasoning_patterns
+        self.small_talk_words = small_talk_words
+        self.small_talk_max_words = small_talk_max_words
+        self.long_message_tokens = long_message_tokens
+        self.respect_pin = respect_pin
+        self._params_changed()
+
+    def _params_changed(self) -> None:
+        tiers = (self.default_tier, self.critical_tier, self.complex_tier, self.small_talk_tier)
+        check_tier_names(tiers, "HeuristicRouter")
+        if TIER_RANK[self.critical_tier] < TIER_RANK[self.default_tier]:
+            raise RouterError(
+                f"HeuristicRouter: critical_tier {self.critical_tier!r} is cheaper than default_tier "
+                f"{self.default_tier!r}; safety and identity turns must not go below ordinary turns"
+            )
+        if self.keywords:
+            check_tier_names(self.keywords, "HeuristicRouter keywords")
+        self._safety = compile_patterns(tuple(self.safety_patterns))
+        self._identity = compile_patterns(tuple(self.identity_patterns))
+        self._reasoning = compile_patterns(tuple(self.reasoning_patterns))
+
+    @property
+    def name(self) -> str:
+        return "heuristic"
+
+    def describe_rules(self) -> list[str]:
+        """The rules in the order they run, as a notebook would show them."""
+        d, c, x, s = self.default_tier, self.critical_tier, self.complex_tier, self.small_talk_tier
+        return [
+            "1. pinned: the persona's routing.tier, when it is not 'auto'" + ("" if self.respect_pin else " (off)"),
+            f"2. safety: {len(self.safety_patterns)} whole-word patterns (self-harm, violence, abuse, "
+            f"emergencies) → {c}",
+            f"3. identity: {len(self.identity_patterns)} patterns (ignore your instructions, drop the act, "
+            f"system prompt, are you an AI) → {c}",
+            f"4. keywords for tiers at or above {d} (persona routing.keywords + router keywords) → that tier",
+            f"5. long: messages of {self.long_message_tokens}+ tokens → {x}",
+            f"6. reasoning: {len(self.reasoning_patterns)} patterns (step by step, prove, compare, …), "
+            f"code or maths → {x}",
+            f"7. small_talk: the whole message is at most {self.small_talk_max_words} small-talk words → {s}",
+            f"8. keywords for tiers below {d}: a short message of only small talk and those keywords → that tier",
+            f"9. default → {d}",
+        ]
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def _merged_keywords(self, context: RoutingContext) -> dict[str, list[str]]:
+        merged: dict[str, list[str]] = {}
+        for source in (persona_keywords(context, "HeuristicRouter"), self.keywords or {}):
+            for tier, words in source.items():
+                merged.setdefault(tier, []).extend(words)
+        return merged
+
+    def _keyword_hit_up(self, text: str, merged: Mapping[str, list[str]]) -> _Hit | None:
+        """Keywords of tiers at or above the default tier: any whole-word match, strongest first."""
+        default_rank = TIER_RANK[self.default_tier]
+        for tier in sorted(merged, key=TIER_RANK.__getitem__, reverse=True):
+            if TIER_RANK[tier] < default_rank:
+                continue
+            match = first_match(compile_phrases(tuple(merged[tier])), text)
+            if match is not None:
+                return _Hit("keywords", tier, f"keyword {match!r}", match)
+        return None
+
+    def _keyword_hit_down(self, words: list[str], merged: Mapping[str, list[str]]) -> _Hit | None:
+        """Keywords of tiers below the default tier count as extra small talk for that tier.
+
+        The message must be short and made only of small-talk words and that tier's keywords,
+        so "thanks, and what about my deposit?" is not sent down.
+        """
+        if not words or len(words) > self.small_talk_max_words:
+            return None
+        default_rank = TIER_RANK[self.default_tier]
+        for tier in sorted(merged, key=TIER_RANK.__getitem__):
+            if TIER_RANK[tier] >= default_rank:
+                continue
+            extra = {w for phrase in merged[tier] for w in words_of(phrase)}
+            if any(w in extra for w in words) and all(w in extra or w in self.small_talk_words for w in words):
+                match = next(w for w in words if w in extra)
+                return _Hit("keywords", tier, f"short message with keyword {match!r}", match)
+        return None
+
+    def _first_hit(self, text: str, context: RoutingContext, tokens: int, words: list[str]) -> _Hit:
+        if self.respect_pin:
+            pinned = pinned_tier(context, "HeuristicRouter")
+            if pinned is not None:
+                return _Hit("pinned", pinned, f"persona pins tier {pinned}")
+        for rule, pattern in (("safety", self._safety), ("identity", self._identity)):
+            match = first_match(pattern, text)
+            if match is not None:
+                return _Hit(rule, self.critical_tier, f"{rule} rule matched {match!r}", match, critical=True)
+        merged = self._merged_keywords(context)
+        hit = self._keyword_hit_up(text, merged)
+        if hit is not None:
+            return hit
+        if tokens >= self.long_message_tokens:
+            return _Hit("long", self.complex_tier, f"long message ({tokens} tokens)")
+        match = first_match(self._reasoning, text)
+        if match is not None:
+            return _Hit("reasoning", self.complex_tier, f"reasoning rule matched {match!r}", match)
+        if looks_like_code_or_math(text):
+            return _Hit("reasoning", self.complex_tier, "code or maths in the message")
+        if is_small_talk(words, self.small_talk_words, self.small_talk_max_words):
+            return _Hit("small_talk", self.small_talk_tier, "the whole message is small talk")
+        hit = self._keyword_hit_down(words, merged)
+        if hit is not None:
+            return hit
+        return _Hit("default", self.default_tier, "no rule fired")
+
+    def route(self, context: RoutingContext) -> RoutingDecision:
+        configured = configured_tiers(context, "HeuristicRouter")
+        text = context.message
+        tokens = estimate_tokens(text)
+        words = words_of(text)
+        hit = self._first_hit(text, context, tokens, words)
+        tier = nearest_configured(hit.tier, configured)
+        if hit.critical:
+            ordinary = nearest_configured(self.default_tier, configured)
+            if TIER_RANK[tier] < TIER_RANK[ordinary]:
+                tier = ordinary
+        reason = f"{hit.rule}: {hit.why} → {tier}"
+        if tier != hit.tier:
+            reason += f" ({hit.tier} is not configured)"
+        features: dict[str, Feature] = {
+            "rule": hit.rule,
+            "match": hit.match,
+            "wanted_tier": hit.tier,
+            "message_tokens": tokens,
+            "message_words": len(words),
+            "critical": hit.critical,
+        }
+        return RoutingDecision(tier, reason, features=features)

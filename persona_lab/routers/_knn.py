@@ -1,0 +1,95 @@
+"""A similarity-weighted nearest-neighbour router (in the spirit of RouteLLM's ``sw_ranking``).
+
+A new text's predicted quality per tier is the weighted mean over its ``n_neighbors`` most
+similar training prompts (cosine similarity of embeddings), with RouteLLM's weighting
+``weight_base ** (similarity / max_similarity)``: the closest prompts count up to
+``weight_base`` times more than unrelated ones. A text that shares nothing with the training
+set gets the mean quality of each tier.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from persona_lab._errors import RouterError
+from persona_lab.routers._learned import FloatArray, LearnedRouter
+from persona_lab.routers._training_frame import TrainingSet
+
+__all__ = ["KNNRouter"]
+
+
+class KNNRouter(LearnedRouter):
+    """Route by the outcomes of the most similar training prompts.
+
+    Parameters
+    ----------
+    n_neighbors:
+        Training prompts to average over (``None``: all of them, as RouteLLM does).
+    weight_base:
+        Similarity weighting ``weight_base ** (sim / max_sim)``; 1 gives a plain mean.
+    embedder:
+        ``None``/"tfidf" (fitted on the prompts), "hashing", or any ``texts -> matrix`` callable.
+    threshold:
+        Cost knob: the stronger of two tiers when ``q_strong − q_weak >= threshold``.
+    respect_pin:
+        Follow the persona's pinned tier.
+
+    Fitted attributes (besides the base ones): ``embeddings_`` (training prompts, one row
+    each), ``quality_`` (their outcomes, one column per tier), ``prior_`` (mean per tier).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_neighbors: int | None = 20,
+        weight_base: float = 10.0,
+        embedder: object = None,
+        threshold: float = 0.0,
+        respect_pin: bool = True,
+    ):
+        self.n_neighbors = n_neighbors
+        self.weight_base = weight_base
+        self.embedder = embedder
+        self.threshold = threshold
+        self.respect_pin = respect_pin
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        if self.n_neighbors is not None and (not isinstance(self.n_neighbors, int) or self.n_neighbors < 1):
+            raise RouterError(f"KNNRouter: n_neighbors must be a positive int or None, got {self.n_neighbors!r}")
+        if not self.weight_base >= 1.0:
+            raise RouterError(f"KNNRouter: weight_base must be >= 1, got {self.weight_base!r}")
+
+    def _fit_model(self, X: Any, data: TrainingSet) -> None:
+        self.embeddings_ = X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(X)
+        self.quality_ = data.quality
+        self.prior_ = data.quality.mean(axis=0)
+
+    def _similarities(self, x: Any) -> FloatArray:
+        if sp.issparse(x):
+            return np.asarray((x @ self.embeddings_).toarray()).ravel()
+        if sp.issparse(self.embeddings_):
+            raise RouterError("KNNRouter: the embedder changed from sparse to dense output after fit")
+        return np.asarray(self.embeddings_ @ np.asarray(x).ravel())
+
+    def _predict_one(self, sims: FloatArray) -> FloatArray:
+        n = sims.shape[0]
+        k = n if self.n_neighbors is None else min(self.n_neighbors, n)
+        idx = np.argpartition(-sims, k - 1)[:k] if k < n else np.arange(n)
+        top = sims[idx]
+        best = float(top.max())
+        if best <= 0.0:
+            return np.asarray(self.prior_, dtype=np.float64)
+        weights = np.power(self.weight_base, np.clip(top, 0.0, None) / best)
+        result: FloatArray = (weights @ self.quality_[idx]) / weights.sum()
+        return result
+
+    def _predict_rows(self, X: Any) -> FloatArray:
+        rows = X.shape[0]
+        out = np.empty((rows, len(self.tiers_)))
+        for i in range(rows):
+            out[i] = self._predict_one(self._similarities(X[i]))
+        return out

@@ -1,0 +1,154 @@
+"""Matrix factorisation router (RouteLLM's ``mf``), trained with NumPy on pairwise outcomes.
+
+Each tier has a learned vector ``v_t``; a text's embedding ``x`` is projected to the same space
+by ``P`` (features × dim); a tier's strength on the text is ``s_t(x) = w · (v_t/|v_t| ⊙ xP)``. Training pairs
+are (prompt, tier a, tier b) where one tier scored higher; the loss is the logistic loss of
+``s_a − s_b``. The predicted quality of a tier is its win rate against the cheapest fitted
+tier, ``σ(s_t − s_cheapest)`` (0 for the cheapest itself), so with two tiers the score is the
+strong tier's win rate, as in RouteLLM.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from persona_lab._errors import RouterError
+from persona_lab.routers._learned import FloatArray, LearnedRouter
+from persona_lab.routers._training_frame import TrainingSet
+
+__all__ = ["MatrixFactorizationRouter"]
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    result: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return result
+
+
+class MatrixFactorizationRouter(LearnedRouter):
+    """Route by learned tier vectors and a projection of the text embedding.
+
+    Parameters
+    ----------
+    dim:
+        Size of the shared space.
+    epochs, learning_rate, l2:
+        Full-batch Adam steps, step size and weight decay.
+    random_state:
+        Seed of the initial weights (the fit is deterministic).
+    embedder:
+        ``None``/"tfidf" (fitted on the prompts), "hashing", or any ``texts -> matrix`` callable.
+    threshold:
+        Cost knob: the stronger of two tiers when its predicted win rate ``>= threshold``.
+    respect_pin:
+        Follow the persona's pinned tier.
+
+    Fitted attributes (besides the base ones): ``projection_`` (P), ``tier_vectors_``,
+    ``classifier_`` (w), ``n_pairs_`` (training pairs with a winner), ``loss_`` (final loss).
+    """
+
+    def __init__(
+        self,
+        *,
+        dim: int = 16,
+        epochs: int = 100,
+        learning_rate: float = 0.02,
+        l2: float = 1e-3,
+        random_state: int = 0,
+        embedder: object = None,
+        threshold: float = 0.5,
+        respect_pin: bool = True,
+    ):
+        self.dim = dim
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.l2 = l2
+        self.random_state = random_state
+        self.embedder = embedder
+        self.threshold = threshold
+        self.respect_pin = respect_pin
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        for name in ("dim", "epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise RouterError(f"MatrixFactorizationRouter: {name} must be a positive int, got {value!r}")
+
+    def _fit_model(self, X: Any, data: TrainingSet) -> None:
+        quality = data.quality
+        n_tiers = len(data.tiers)
+        rows, a_idx, b_idx = [], [], []
+        for a in range(n_tiers):
+            for b in range(n_tiers):
+                wins = np.flatnonzero(quality[:, a] > quality[:, b])
+                rows.append(wins)
+                a_idx.append(np.full(len(wins), a))
+                b_idx.append(np.full(len(wins), b))
+        prompt = np.concatenate(rows)
+        winner, loser = np.concatenate(a_idx), np.concatenate(b_idx)
+        if len(prompt) == 0:
+            raise RouterError(
+                "MatrixFactorizationRouter.fit: no prompt has a tier that scored higher than another; "
+                "there is nothing to learn"
+            )
+        rng = np.random.default_rng(self.random_state)
+        n_features = X.shape[1]
+        params = {
+            "P": rng.normal(0.0, 1.0 / np.sqrt(self.dim), (n_features, self.dim)),
+            "V": rng.normal(0.0, 1.0, (n_tiers, self.dim)),
+            "w": rng.normal(0.0, 1.0 / np.sqrt(self.dim), self.dim),
+        }
+        moments = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in params.items()}
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        loss = float("nan")
+        n = len(prompt)
+        for step in range(1, self.epochs + 1):
+            P, V, w = params["P"], params["V"], params["w"]
+            Z = np.asarray(X @ P)  # (prompts, dim)
+            norms = np.linalg.norm(V, axis=1, keepdims=True)
+            Vn = V / norms
+            zp = Z[prompt]
+            diff_v = Vn[winner] - Vn[loser]  # (pairs, dim)
+            margin = (zp * diff_v) @ w
+            p = _sigmoid(margin)
+            loss = float(-np.mean(np.log(np.clip(p, 1e-12, None))))
+            g = (p - 1.0) / n  # d loss / d margin
+            grad_w = (zp * diff_v).T @ g + self.l2 * w
+            g_zp = (g[:, None] * diff_v) * w[None, :]
+            g_Z = np.zeros_like(Z)
+            np.add.at(g_Z, prompt, g_zp)
+            grad_P = np.asarray(X.T @ g_Z) + self.l2 * P
+            g_diff = (g[:, None] * zp) * w[None, :]
+            g_Vn = np.zeros_like(Vn)
+            np.add.at(g_Vn, winner, g_diff)
+            np.add.at(g_Vn, loser, -g_diff)
+            # through the row normalisation v/|v|
+            grad_V = (g_Vn - Vn * np.sum(g_Vn * Vn, axis=1, keepdims=True)) / norms + self.l2 * V
+            for key, grad in (("P", grad_P), ("V", grad_V), ("w", grad_w)):
+                m, v = moments[key]
+                m[...] = beta1 * m + (1 - beta1) * grad
+                v[...] = beta2 * v + (1 - beta2) * grad * grad
+                m_hat = m / (1 - beta1**step)
+                v_hat = v / (1 - beta2**step)
+                params[key] = params[key] - self.learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+        self.projection_ = params["P"]
+        self.tier_vectors_ = params["V"]
+        self.classifier_ = params["w"]
+        self.n_pairs_ = n
+        self.loss_ = loss
+
+    def _strengths(self, x: Any) -> FloatArray:
+        z = np.asarray(x @ self.projection_).ravel() if sp.issparse(x) else np.asarray(x).ravel() @ self.projection_
+        vn = self.tier_vectors_ / np.linalg.norm(self.tier_vectors_, axis=1, keepdims=True)
+        result: FloatArray = (vn * z[None, :]) @ self.classifier_
+        return result
+
+    def _predict_rows(self, X: Any) -> FloatArray:
+        out = np.zeros((X.shape[0], len(self.tiers_)))
+        for i in range(X.shape[0]):
+            strengths = self._strengths(X[i])
+            out[i, 1:] = _sigmoid(strengths[1:] - strengths[0])
+        return out
