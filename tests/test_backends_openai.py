@@ -590,11 +590,10 @@ async def test_aclose_closes_the_http_client() -> None:
 # -- through the conversation loop ----------------------------------------------------------
 
 
-async def test_loop_falls_back_when_the_first_tier_breaks_mid_stream() -> None:
+@pytest.mark.parametrize("fail", [httpx2.ReadError("connection reset"), None], ids=["reset", "cut-off"])
+async def test_loop_falls_back_when_the_first_tier_breaks_mid_stream(fail: Exception | None) -> None:
     persona = Persona.from_yaml(PERSONA)
-    broken = FakeServer(
-        sse(text_chunks("HALF ANSWER that must", " not survive")[:-1], done=False, fail=httpx2.ReadError("reset"))
-    )
+    broken = FakeServer(sse(text_chunks("HALF ANSWER that must", " not survive")[:-1], done=False, fail=fail))
     healthy = FakeServer(sse([*text_chunks("Your landlord must", " fix the mould."), usage_chunk(120, 9)]))
     small = ModelConfig("openai", "gpt-4o-mini", api_key=Secret(KEY), max_retries=0)
     mid = ModelConfig("openai", "gpt-4o", api_key=Secret(KEY), max_retries=0)
