@@ -246,6 +246,20 @@ _NOTEBOOK_STATE = """() => {
 }"""
 
 
+_EXECUTE = """async ({code, ms}) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code: code, stop_on_error: true});
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no reply in ' + ms + ' ms')), ms));
+  let out = '';
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') { out += msg.content.text; }
+    if (msg.header.msg_type === 'error') { out += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue; }
+  };
+  await Promise.race([future.done, timeout]);
+  return out;
+}"""
+
+
 class LabPage:
     """A JupyterLab page showing one notebook."""
 
@@ -271,15 +285,21 @@ class LabPage:
         """Run > Run All Cells (the same command the menu runs)."""
         self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
-    def wait_all_executed(self, *, timeout_s: float = 60.0) -> dict[str, Any]:
-        """Wait until every code cell ran and the kernel is idle; returns :meth:`state`."""
+    def wait_all_executed(self, *, after: int = 0, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Wait until every code cell ran (execution count above ``after``) and the kernel is idle."""
         self.page.wait_for_function(
-            "() => { const s = (" + _NOTEBOOK_STATE + ")(); return s !== null && s.kernel === 'idle' && "
-            "s.cells.every(c => c.count !== null); }",
+            "(after) => { const s = (" + _NOTEBOOK_STATE + ")(); return s !== null && s.kernel === 'idle' && "
+            "s.cells.every(c => c.count !== null && c.count > after); }",
+            arg=after,
             timeout=timeout_s * 1000,
             polling=100,
         )
         return self.state()
+
+    def execute(self, code: str, *, timeout_s: float = 30.0) -> str:
+        """Run ``code`` in the notebook's kernel (not in a cell); its stdout, and errors as ``ERROR name: value``."""
+        out: str = self.page.evaluate(_EXECUTE, {"code": code, "ms": int(timeout_s * 1000)})
+        return out
 
     def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

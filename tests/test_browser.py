@@ -1,0 +1,157 @@
+"""The widgets in a real JupyterLab page, driven through Debian's Chromium (Playwright).
+
+Skipped where no browser exists, except under CI (env ``CI`` set), where a missing browser fails.
+The notebooks run on scripted tiers (test doubles) with a per-chunk delay so streaming is visible.
+Screenshots land in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from persona_lab.widgets.testing import (
+    JupyterLab,
+    LabPage,
+    chromium,
+    chromium_available,
+    jupyterlab_server,
+    write_notebook,
+)
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+PERSONA = ROOT / "examples" / "personas" / "tenancy_advisor.yaml"
+
+ANSWER = "Your deposit must be **protected** within 30 days of payment. " * 5
+ANSWER_TEXT = ANSWER.replace("**", "").strip()
+
+SETUP = f"""
+from persona_lab import ConversationLoop, FixedRouter, ModelConfig, Persona, Price, TierRegistry
+from persona_lab.tiers import ScriptedBackend
+from persona_lab.widgets import ChatWidget
+persona = Persona.from_yaml({str(PERSONA)!r})
+backend = ScriptedBackend([{ANSWER!r}], chunk_chars=6, time_per_chunk_s=0.015, cycle=True)  # test double
+tiers = TierRegistry({{"small": ModelConfig("scripted", "scripted-small", price=Price(0.5, 1.5), backend=backend)}})
+loop = ConversationLoop(persona, tiers, FixedRouter("small"))
+"""
+
+# Records the answer's visible length at every DOM change, to prove it streamed in.
+WATCH_ANSWER = """() => {
+  window.__lengths = [];
+  const box = document.querySelector('.plab-chat-messages');
+  new MutationObserver(() => {
+    const answers = document.querySelectorAll('.plab-assistant-turn .plab-answer');
+    if (answers.length) { window.__lengths.push(answers[answers.length - 1].innerText.length); }
+  }).observe(box, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    problem = chromium_available()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser tests must run in CI, but {problem}")
+        pytest.skip(problem)
+    with jupyterlab_server(tmp_path_factory.mktemp("lab")) as server:
+        yield server
+    with pytest.raises(ProcessLookupError):  # the server and its kernels are gone
+        os.killpg(server.pid, 0)
+
+
+@pytest.fixture(scope="module")
+def browser(lab: JupyterLab) -> Iterator[Any]:
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def lab_page(browser: Any, lab: JupyterLab) -> Iterator[LabPage]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    try:
+        yield LabPage(context.new_page(), lab)
+    finally:
+        context.close()
+
+
+def _send(page: Any, text: str) -> None:
+    field = page.locator(".plab-chat-input input").last
+    field.wait_for(state="visible", timeout=30_000)
+    page.wait_for_function(
+        "() => { const f = document.querySelectorAll('.plab-chat-input input'); return f.length && "
+        "!f[f.length - 1].disabled; }",
+        timeout=30_000,
+    )
+    field.fill(text)
+    field.press("Enter")
+
+
+def test_chat_streams_an_answer_and_updates_the_cost_chart(lab: JupyterLab, lab_page: LabPage) -> None:
+    write_notebook(lab.root / "chat.ipynb", [SETUP, "chat = ChatWidget(loop)\nchat"])
+    lab_page.open("chat.ipynb")
+    lab_page.run_all()
+    state = lab_page.wait_all_executed()
+    assert [c["errors"] for c in state["cells"]] == [[], []]
+    page = lab_page.page
+    page.wait_for_selector(".plab-chat-messages", state="attached", timeout=30_000)
+    page.evaluate(WATCH_ANSWER)
+
+    _send(page, "When must my deposit be protected?")
+    page.wait_for_selector(".plab-chat-stop button:not([disabled]), button.plab-chat-stop:not([disabled])")
+    done = page.wait_for_selector('.plab-assistant-turn .plab-bubble[data-status="done"]', timeout=30_000)
+    lab_page.screenshot(ARTIFACTS / "chat-answered.png")
+
+    answer = done.query_selector(".plab-answer")
+    assert answer is not None and _normalise(answer.inner_text()) == ANSWER_TEXT
+    assert "protected" in (done.query_selector(".plab-answer strong") or done).inner_text()  # Markdown rendered
+    lengths: list[int] = page.evaluate("() => window.__lengths")
+    partial = sorted({n for n in lengths if 0 < n < len(ANSWER_TEXT)})
+    assert len(partial) >= 3, f"the answer did not stream in: {lengths}"
+    meta = done.query_selector(".plab-meta")
+    assert meta is not None and "small" in meta.inner_text() and "scripted-small" in meta.inner_text()
+    assert "1 turn" in page.inner_text(".plab-chat-total")
+    page.wait_for_selector(".plab-cost-chart .js-plotly-plot .bars path", timeout=20_000)
+    assert page.locator(".plab-chat-input input").last.is_enabled()
+
+    # a later "cell" can await the task the widget started
+    out = lab_page.execute("log = await chat.task\nprint(log.tier, chat.view.flushes, chat.view.changes)")
+    tier, flushes, changes = out.split()
+    assert tier == "small" and 1 < int(flushes) < int(changes)
+    lab_page.screenshot(ARTIFACTS / "chat-with-cost-chart.png")
+
+
+def test_the_sync_helper_survives_run_all_and_widgets_still_answer(lab: JupyterLab, lab_page: LabPage) -> None:
+    cells = [
+        SETUP,
+        'conversation = loop.new_conversation()\nr1 = loop.chat(conversation, "first")\nprint("ONE", r1.turn_log.tier)',
+        'r2 = loop.chat(conversation, "second")\nprint("TWO", r2.turn_log.turn_index)',
+        'r3 = await loop.achat(conversation, "third")\nprint("THREE", r3.turn_log.turn_index)',
+        "chat = ChatWidget(loop, conversation)\nchat",
+        'print("END", conversation.turn_count)',
+    ]
+    write_notebook(lab.root / "sync.ipynb", cells)
+    lab_page.open("sync.ipynb")
+    for run in (1, 2):  # Run All twice: the second one re-enters a loop nest_asyncio2 already patched
+        lab_page.run_all()
+        state = lab_page.wait_all_executed(after=(run - 1) * len(cells), timeout_s=90)
+        assert [e for c in state["cells"] for e in c["errors"]] == []
+        outputs = "".join(c["text"] for c in state["cells"])
+        assert "ONE small" in outputs and "TWO 1" in outputs and "THREE 2" in outputs and "END 3" in outputs
+    page = lab_page.page
+    _send(page, "and a widget turn after nest_asyncio2?")
+    done = page.wait_for_selector('.plab-assistant-turn .plab-bubble[data-status="done"]', timeout=30_000)
+    assert _normalise(done.inner_text()).startswith(ANSWER_TEXT)
+    assert lab_page.execute("print(conversation.turn_count)").strip() == "4"
+    lab_page.screenshot(ARTIFACTS / "sync-helper-run-all.png")
