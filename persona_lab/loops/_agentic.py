@@ -1014,6 +1014,9 @@ class AgenticLoop:
                 summary_chars=len(summary),
             )
         )
+        if not summary:
+            draft.notes.append("compaction returned no summary")
+            return
         state.set_summary(summary, first)
         await sink.emit(Compacted(state.id, draft.index, first - start, result.tier, result.cost.usd))
 
