@@ -243,6 +243,21 @@ async def test_request_puts_system_first_and_asks_for_usage_in_the_stream() -> N
     assert "temperature" not in body
 
 
+async def test_compatible_servers_get_no_null_content_beside_tool_calls() -> None:
+    # llama.cpp's server rejects "content": null; OpenAI's API gets it (see the test above)
+    server = FakeServer(sse(text_chunks("ok")))
+    config = ModelConfig("llama.cpp", "smollm2", base_url="http://127.0.0.1:8080/v1", max_retries=0)
+    call = ToolCall("call_1", "get_time", "{}")
+    await collect(
+        backend_for(server, config),
+        request(Message.user("time?"), Message.assistant("", tool_calls=(call,)), Message.tool_result(call, "14:05")),
+    )
+    assert server.body["messages"][2] == {
+        "role": "assistant",
+        "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}],
+    }
+
+
 async def test_request_without_system_prompt_sends_no_system_message() -> None:
     server = FakeServer(sse(text_chunks("ok")))
     await collect(backend_for(server), request(Message.user("hi"), system=""))
