@@ -265,7 +265,7 @@ class ConversationLoop:
                 system=system,
                 messages=messages,
                 max_output_tokens=min(compactor.max_output_tokens, config.max_output_tokens),
-                temperature=0.0,
+                temperature=config.temperature,
             )
 
         async for event in self._caller.stream(
