@@ -93,7 +93,8 @@ async def backend_alone(calls: int) -> float:
     from persona_lab import Message
     from persona_lab.tiers import ChatRequest, ScriptedBackend, ScriptedResponse, Usage
 
-    backend = ScriptedBackend([ScriptedResponse("Checking the statute.", usage=Usage(1, 1))], cycle=True, chunk_chars=64)
+    answer = ScriptedResponse("Checking the statute.", usage=Usage(1, 1))
+    backend = ScriptedBackend([answer], cycle=True, chunk_chars=64)
     request = ChatRequest(model="m", system="s", messages=(Message.user("hi"),))
     started = time.perf_counter()
     for _ in range(calls):

@@ -1,6 +1,6 @@
 """The conversation loop, the agentic loop, their events, turn-log records, tools and helpers."""
 
-from persona_lab.loops._agentic import AgenticLoop, RunStream
+from persona_lab.loops._agentic import AgenticLoop
 from persona_lab.loops._cancel import CancelToken
 from persona_lab.loops._clock import Clock, SystemClock
 from persona_lab.loops._compaction import HistoryCompactor
@@ -30,6 +30,7 @@ from persona_lab.loops._events import (
 from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
 from persona_lab.loops._prompt import FittedPrompt, PromptParts
 from persona_lab.loops._run import Run, RunStatus, RunStep
+from persona_lab.loops._run_events import RunStream
 from persona_lab.loops._step_compaction import StepCompactor
 from persona_lab.loops._sync import run_sync
 from persona_lab.loops._tools import Tool, Toolbox, ToolOutcome, tool

@@ -15,17 +15,16 @@ budget_exceeded, error) are statuses of the returned :class:`Run`, never excepti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from persona_lab._errors import PersonaLabError, RouterError, UsageError
-from persona_lab._messages import ConversationTurn, Message, ToolCall
+from persona_lab._messages import Message, ToolCall
 from persona_lab._persona import Persona
 from persona_lab._tokens import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
 from persona_lab.loops._agent_actions import (
@@ -66,14 +65,17 @@ from persona_lab.loops._events import (
     UserResponded,
 )
 from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
-from persona_lab.loops._run import FailedCall, Run, RunStatus, RunStep, StepAction
+from persona_lab.loops._run import Run, RunStatus
+from persona_lab.loops._run_events import EventCallback, EventSink, RunStream
+from persona_lab.loops._run_state import RunState
 from persona_lab.loops._step_compaction import StepCompactor
+from persona_lab.loops._step_record import StepDraft, StepLabels, close_step
 from persona_lab.loops._tools import Toolbox, ToolOutcome
-from persona_lab.loops._turn_log import Attempt, CompactionCall, ToolCallRecord, TurnLog
+from persona_lab.loops._turn_log import CompactionCall, ToolCallRecord
 from persona_lab.routers._fixed import FixedRouter
 from persona_lab.routers._protocol import Router, RoutingContext, RoutingDecision, router_name
 from persona_lab.tiers._config import ModelConfig, check_tier
-from persona_lab.tiers._protocol import ChatRequest, Usage
+from persona_lab.tiers._protocol import ChatRequest
 from persona_lab.tiers._registry import TierRegistry
 
 __all__ = ["AgenticLoop", "EventCallback", "RunStream", "UserResponder"]
@@ -85,8 +87,6 @@ T = TypeVar("T")
 UserResponder = Callable[[AskingUser], Awaitable[str]]
 """Answers the agent's question: gets the :class:`AskingUser` event, returns the answer."""
 
-EventCallback = Callable[[LoopEvent], "Awaitable[None] | None"]
-"""Receives every event in order; may be a plain function or a coroutine function."""
 
 _SUMMARY_HEADER = "\n\nNotes on the earlier steps of this task (summarised):\n"
 _NUDGE = (
@@ -105,203 +105,8 @@ class _Interrupted(Exception):
     """The run's cancel token stopped a wait (or refused to start one)."""
 
 
-class _EventSink:
-    """Delivers events to the caller's callback, sync or async, in order.
-
-    A callback that raises is switched off (and logged); the run stops at the next step
-    boundary with status ``error``, so no step is left half-done by a broken consumer.
-    """
-
-    __slots__ = ("callback", "failure")
-
-    def __init__(self, callback: EventCallback | None):
-        self.callback = callback
-        self.failure: Exception | None = None
-
-    async def emit(self, event: LoopEvent) -> None:
-        callback = self.callback
-        if callback is None:
-            return
-        try:
-            result = callback(event)
-            if result is not None and inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            logger.error("on_event raised on a %s event; events are no longer delivered", event.kind, exc_info=True)
-            self.callback = None
-            if self.failure is None:
-                self.failure = exc
-
-
 class _ConsumerFailed(Exception):
     pass
-
-
-@dataclass(slots=True)
-class _RunState:
-    """A run while it runs: the loop's only mutable state, rebuilt from a :class:`Run` to resume."""
-
-    id: str
-    task: str
-    persona_id: str
-    started_at: str
-    metadata: dict[str, Any]
-    task_message: Message
-    steps: list[RunStep] = field(default_factory=list)
-    turn_logs: list[TurnLog] = field(default_factory=list)
-    turns: list[ConversationTurn] = field(default_factory=list)
-    step_tokens: list[int] = field(default_factory=list)
-    flat: list[Message] = field(default_factory=list)
-    flat_from: int = 0
-    history_tokens: int = 0
-    summary: str = ""
-    summary_tokens: int = 0
-    summarized_steps: int = 0
-    questions_asked: int = 0
-    asked: dict[str, tuple[str, str]] = field(default_factory=dict)
-    error_cache: dict[tuple[str, str], ToolOutcome] = field(default_factory=dict)
-    cost_usd: float = 0.0
-    cost_known: bool = True
-    input_tokens: int = 0
-    output_tokens: int = 0
-    duration_s: float = 0.0
-    pending: AskingUser | None = None
-    pending_call_id: str | None = None
-
-    @classmethod
-    def from_run(cls, run: Run) -> _RunState:
-        state = cls(
-            id=run.id,
-            task=run.task,
-            persona_id=run.persona_id,
-            started_at=run.started_at,
-            metadata=dict(run.metadata),
-            task_message=Message.user(run.task),
-            questions_asked=run.questions_asked,
-            asked={question_key(q): (q, a) for q, a in run.asked},
-            error_cache={(c.name, c.arguments): ToolOutcome(c.content, True) for c in run.failed_calls},
-            cost_usd=run.cost_usd,
-            cost_known=run.cost_known,
-            input_tokens=run.input_tokens,
-            output_tokens=run.output_tokens,
-            duration_s=run.duration_s,
-            pending=run.pending_question,
-            pending_call_id=run.pending_call_id,
-            turn_logs=list(run.turn_logs),
-        )
-        for step in run.steps:
-            state._append(step)
-        state.set_summary(run.summary, run.summarized_steps)
-        return state
-
-    @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def _append(self, step: RunStep) -> None:
-        tokens = step.tokens
-        self.steps.append(step)
-        self.step_tokens.append(tokens)
-        self.history_tokens += tokens
-        self.flat.extend(step.messages)
-        self.turns.append(ConversationTurn(step.index, step.messages, step.tier or "", step.cost_usd, tokens))
-
-    def add_step(self, step: RunStep, turn_log: TurnLog, known_cost: float, cost_known: bool) -> None:
-        self._append(step)
-        self.turn_logs.append(turn_log)
-        self.cost_usd += known_cost
-        self.cost_known &= cost_known
-        self.input_tokens += step.input_tokens
-        self.output_tokens += step.output_tokens
-
-    def extend_last_step(self, message: Message, **changes: Any) -> None:
-        """Add a message to the newest step (a parked question's answer)."""
-        step = self.steps[-1]
-        step = replace(step, messages=(*step.messages, message), **changes)
-        self.steps[-1] = step
-        self.flat.append(message)
-        self.step_tokens[-1] += message.tokens
-        self.history_tokens += message.tokens
-        self.turns[-1] = ConversationTurn(
-            step.index, step.messages, step.tier or "", step.cost_usd, self.step_tokens[-1]
-        )
-
-    def set_summary(self, summary: str, summarized_steps: int) -> None:
-        for index in range(self.summarized_steps, summarized_steps):
-            self.flat_from += len(self.steps[index].messages)
-            self.history_tokens -= self.step_tokens[index]
-        self.summary = summary
-        self.summary_tokens = estimate_tokens(summary) + 8 if summary else 0
-        self.summarized_steps = summarized_steps
-
-    def messages(self, budget: int) -> tuple[Message, ...]:
-        """The task block and the unsummarised steps; the oldest steps go first if over ``budget``."""
-        if self.history_tokens <= budget:
-            return (self.task_message, *self.flat[self.flat_from :])
-        start, skip, tokens = self.summarized_steps, 0, self.history_tokens
-        while tokens > budget and start < len(self.steps) - 1:
-            tokens -= self.step_tokens[start]
-            skip += len(self.steps[start].messages)
-            start += 1
-        return (self.task_message, *self.flat[self.flat_from + skip :])
-
-    def snapshot(self, status: RunStatus, output: str, reason: str, error_type: str | None) -> Run:
-        return Run(
-            id=self.id,
-            task=self.task,
-            persona_id=self.persona_id,
-            status=status,
-            output=output,
-            steps=tuple(self.steps),
-            pending_question=self.pending if status is RunStatus.AWAITING_USER else None,
-            cost_usd=self.cost_usd,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            duration_s=self.duration_s,
-            turn_logs=tuple(self.turn_logs),
-            reason=reason,
-            error_type=error_type,
-            cost_known=self.cost_known,
-            started_at=self.started_at,
-            summary=self.summary,
-            summarized_steps=self.summarized_steps,
-            questions_asked=self.questions_asked,
-            asked=tuple(self.asked.values()),
-            failed_calls=tuple(FailedCall(n, a, o.content) for (n, a), o in self.error_cache.items()),
-            pending_call_id=self.pending_call_id if status is RunStatus.AWAITING_USER else None,
-            metadata=dict(self.metadata),
-        )
-
-
-@dataclass(slots=True)
-class _StepDraft:
-    """One step while it runs; turned into a :class:`RunStep` and a :class:`TurnLog` at its end."""
-
-    index: int
-    started: float
-    timestamp: str
-    decision: RoutingDecision | None = None
-    tier: str | None = None
-    fallback_reason: str | None = None
-    prompt_tokens: int = 0
-    box: CallBox | None = None
-    result: CallResult | None = None
-    request: ChatRequest | None = None
-    config: ModelConfig | None = None
-    partial: list[str] = field(default_factory=list)
-    action: StepAction = "failed"
-    text: str = ""
-    answer_text: str = ""
-    tools: list[ToolCallRecord] = field(default_factory=list)
-    messages: list[Message] = field(default_factory=list)
-    compactions: list[CompactionCall] = field(default_factory=list)
-    question: str | None = None
-    options: tuple[str, ...] = ()
-    answer: str | None = None
-    waited: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    interrupted: bool = False
-    error: BaseException | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,7 +233,7 @@ class AgenticLoop:
         """
         if not isinstance(task, str) or not task.strip():
             raise UsageError("AgenticLoop.run needs a non-empty task text")
-        state = _RunState(
+        state = RunState(
             id=run_id or uuid.uuid4().hex[:12],
             task=task,
             persona_id=self.persona.id,
@@ -458,7 +263,7 @@ class AgenticLoop:
             raise UsageError(f"run {run.id} belongs to persona {run.persona_id!r}, not {self.persona.id!r}")
         if not run.steps:
             raise UsageError(f"run {run.id} is awaiting_user but has no steps; the record is damaged")
-        return await self._drive(_RunState.from_run(run), str(answer), user_respond, on_event, cancel)
+        return await self._drive(RunState.from_run(run), str(answer), user_respond, on_event, cancel)
 
     def stream(
         self,
@@ -484,14 +289,14 @@ class AgenticLoop:
 
     async def _drive(
         self,
-        state: _RunState,
+        state: RunState,
         answer: str | None,
         user_respond: UserResponder | None,
         on_event: EventCallback | None,
         cancel: CancelToken | None,
     ) -> Run:
         token = cancel if cancel is not None else CancelToken()
-        sink = _EventSink(on_event)
+        sink = EventSink(on_event)
         started = self.clock.monotonic()
         error_type: str | None = None
         token._bind()
@@ -517,7 +322,7 @@ class AgenticLoop:
         await self._announce_end(run, sink)
         return run
 
-    async def _announce_end(self, run: Run, sink: _EventSink) -> None:
+    async def _announce_end(self, run: Run, sink: EventSink) -> None:
         rid, index, status = run.id, max(len(run.steps) - 1, 0), run.status
         end: LoopEvent | None = None
         if status is RunStatus.COMPLETED:
@@ -536,7 +341,7 @@ class AgenticLoop:
         await sink.emit(Finished(rid, index, status.value, run.output, cost, run.tokens))
 
     async def _steps(
-        self, state: _RunState, sink: _EventSink, token: CancelToken, user_respond: UserResponder | None
+        self, state: RunState, sink: EventSink, token: CancelToken, user_respond: UserResponder | None
     ) -> _Outcome:
         while True:
             if token.cancelled:
@@ -567,7 +372,7 @@ class AgenticLoop:
             if state.pending is not None:
                 return _Outcome(RunStatus.AWAITING_USER, "", f"waiting for the user: {state.pending.question}")
 
-    def _over_budget(self, state: _RunState) -> str:
+    def _over_budget(self, state: RunState) -> str:
         if self.max_cost_usd is not None and state.cost_usd >= self.max_cost_usd:
             return f"spent ${state.cost_usd:.6f} of the ${self.max_cost_usd:.6f} run budget"
         if self.max_tokens is not None and state.tokens >= self.max_tokens:
@@ -578,8 +383,8 @@ class AgenticLoop:
 
     async def _step(
         self,
-        state: _RunState,
-        sink: _EventSink,
+        state: RunState,
+        sink: EventSink,
         token: CancelToken,
         user_respond: UserResponder | None,
         *,
@@ -589,7 +394,7 @@ class AgenticLoop:
         clock = self.clock
         index = len(state.steps)
         rid = state.id
-        draft = _StepDraft(index, clock.monotonic(), clock.now().isoformat())
+        draft = StepDraft(index, clock.monotonic(), clock.now().isoformat())
         label = f"wrap-up after {self.max_steps} steps" if wrap_up else f"step {index + 1} of {self.max_steps}"
         try:
             await sink.emit(Started(rid, index, "step", label))
@@ -629,13 +434,13 @@ class AgenticLoop:
         await self._finish_step(state, draft, sink)
         return draft.answer_text if draft.action in ("final_answer", "wrap_up") else None
 
-    def _prompt_tokens(self, state: _RunState) -> int:
+    def _prompt_tokens(self, state: RunState) -> int:
         return (
             self._system_tokens + self._spec_tokens + state.summary_tokens
             + state.task_message.tokens + state.history_tokens
         )
 
-    def _route(self, state: _RunState, index: int, prompt_tokens: int, wrap_up: bool) -> RoutingDecision:
+    def _route(self, state: RunState, index: int, prompt_tokens: int, wrap_up: bool) -> RoutingDecision:
         context = RoutingContext(
             conversation_id=state.id,
             turn_index=index,
@@ -662,7 +467,7 @@ class AgenticLoop:
         return decision
 
     async def _generate(
-        self, state: _RunState, draft: _StepDraft, sink: _EventSink, token: CancelToken, tier: str, wrap_up: bool
+        self, state: RunState, draft: StepDraft, sink: EventSink, token: CancelToken, tier: str, wrap_up: bool
     ) -> None:
         specs = self._specs
         extra = (Message.user(_WRAP_UP.format(steps=self.max_steps)),) if wrap_up else ()
@@ -693,7 +498,7 @@ class AgenticLoop:
         draft.result = box.result
 
     async def _pump(
-        self, events: AsyncIterator[LoopEvent], sink: _EventSink, token: CancelToken, draft: _StepDraft | None
+        self, events: AsyncIterator[LoopEvent], sink: EventSink, token: CancelToken, draft: StepDraft | None
     ) -> None:
         """Forward a model call's events; a cancel interrupts the call between or inside chunks."""
         partial = draft.partial if draft is not None else None
@@ -735,7 +540,7 @@ class AgenticLoop:
 
     # -- acting on the decision ----------------------------------------------------------------
 
-    def _take_wrap_up(self, draft: _StepDraft, result: CallResult) -> None:
+    def _take_wrap_up(self, draft: StepDraft, result: CallResult) -> None:
         marker = parse_markers(result.text) if "[" in result.text else None
         text = (marker.text or marker.reasoning) if marker is not None and marker.kind == "final" else result.text
         draft.action = "wrap_up"
@@ -746,9 +551,9 @@ class AgenticLoop:
 
     async def _act_on_calls(
         self,
-        state: _RunState,
-        draft: _StepDraft,
-        sink: _EventSink,
+        state: RunState,
+        draft: StepDraft,
+        sink: EventSink,
         token: CancelToken,
         user_respond: UserResponder | None,
         result: CallResult,
@@ -807,9 +612,9 @@ class AgenticLoop:
 
     async def _act_on_text(
         self,
-        state: _RunState,
-        draft: _StepDraft,
-        sink: _EventSink,
+        state: RunState,
+        draft: StepDraft,
+        sink: EventSink,
         token: CancelToken,
         user_respond: UserResponder | None,
         result: CallResult,
@@ -850,9 +655,9 @@ class AgenticLoop:
 
     async def _ask(
         self,
-        state: _RunState,
-        draft: _StepDraft,
-        sink: _EventSink,
+        state: RunState,
+        draft: StepDraft,
+        sink: EventSink,
         token: CancelToken,
         user_respond: UserResponder | None,
         question: str,
@@ -903,7 +708,7 @@ class AgenticLoop:
         await sink.emit(UserResponded(rid, index, answer))
         await self._reply(draft, sink, rid, call, _answer_text(answer), announce=False)
 
-    async def _answer_pending(self, state: _RunState, answer: str, sink: _EventSink) -> None:
+    async def _answer_pending(self, state: RunState, answer: str, sink: EventSink) -> None:
         pending = state.pending
         assert pending is not None
         answer = pick_option(answer, pending.options)
@@ -922,8 +727,8 @@ class AgenticLoop:
 
     async def _reply(
         self,
-        draft: _StepDraft,
-        sink: _EventSink,
+        draft: StepDraft,
+        sink: EventSink,
         rid: str,
         call: ToolCall | None,
         content: str,
@@ -941,13 +746,13 @@ class AgenticLoop:
             await sink.emit(ToolResult(rid, draft.index, call.id, call.name, content, is_error, cached))
 
     async def _builtin_result(
-        self, draft: _StepDraft, sink: _EventSink, rid: str, call: ToolCall, content: str, *, is_error: bool
+        self, draft: StepDraft, sink: EventSink, rid: str, call: ToolCall, content: str, *, is_error: bool
     ) -> None:
         draft.messages.append(Message.tool_result(call, content))
         await sink.emit(ToolResult(rid, draft.index, call.id, call.name, content, is_error))
 
     async def _tool_done(
-        self, draft: _StepDraft, sink: _EventSink, rid: str, call: ToolCall, outcome: ToolOutcome
+        self, draft: StepDraft, sink: EventSink, rid: str, call: ToolCall, outcome: ToolOutcome
     ) -> None:
         draft.tools.append(
             ToolCallRecord(call.id, call.name, call.arguments, outcome.content, outcome.is_error,
@@ -958,7 +763,7 @@ class AgenticLoop:
             ToolResult(rid, draft.index, call.id, call.name, outcome.content, outcome.is_error, outcome.cached)
         )
 
-    async def _close_unrun(self, draft: _StepDraft, sink: _EventSink, rid: str, calls: list[ToolCall]) -> None:
+    async def _close_unrun(self, draft: StepDraft, sink: EventSink, rid: str, calls: list[ToolCall]) -> None:
         """Record tool calls a cancel kept from starting, so every call in the step has a result."""
         for call in calls:
             draft.tools.append(ToolCallRecord(call.id, call.name, call.arguments, _NOT_RUN, True))
@@ -967,7 +772,7 @@ class AgenticLoop:
             draft.notes.append(f"{len(calls)} tool call(s) not run: cancelled")
 
     async def _compact(
-        self, state: _RunState, draft: _StepDraft, sink: _EventSink, token: CancelToken, budget: int
+        self, state: RunState, draft: StepDraft, sink: EventSink, token: CancelToken, budget: int
     ) -> None:
         compactor = self.compactor
         start = state.summarized_steps
@@ -1020,204 +825,23 @@ class AgenticLoop:
         state.set_summary(summary, first)
         await sink.emit(Compacted(state.id, draft.index, first - start, result.tier, result.cost.usd))
 
-    async def _finish_step(self, state: _RunState, draft: _StepDraft, sink: _EventSink) -> None:
+    async def _finish_step(self, state: RunState, draft: StepDraft, sink: EventSink) -> None:
         """Close the step: its record, its turn log (written), and :class:`TurnDone`."""
-        if draft.interrupted:
-            self._record_interruption(draft)
-        attempts = self._attempts(draft)
-        paid = [a for a in attempts if a.outcome != "failed" or a.cost_usd is not None]
-        costs = [a.cost_usd for a in paid] + [c.cost_usd for c in draft.compactions]
-        known = all(c is not None for c in costs)
-        answer_costs = [a.cost_usd for a in paid]
-        cost = sum(c for c in answer_costs if c is not None) if all(c is not None for c in answer_costs) else None
-        total = sum(c for c in costs if c is not None) if known else None
-        input_tokens = sum(a.input_tokens or 0 for a in paid)
-        output_tokens = sum(a.output_tokens or 0 for a in paid)
-        extra_in = sum(c.input_tokens or 0 for c in draft.compactions)
-        extra_out = sum(c.output_tokens or 0 for c in draft.compactions)
-        latency = self.clock.monotonic() - draft.started - draft.waited
-        result = draft.result
-        error = draft.error
-        turn_log = self._turn_log(state, draft, attempts, latency, cost, total, input_tokens, output_tokens, paid)
-        step = RunStep(
-            index=draft.index,
-            action=draft.action,
-            tier=result.tier if result is not None else draft.tier,
-            model=result.config.model if result is not None else (draft.config.model if draft.config else None),
-            text=draft.text,
-            tool_calls=tuple(draft.tools),
-            question=draft.question,
-            options=draft.options,
-            answer=draft.answer,
-            messages=tuple(draft.messages),
-            cost_usd=total,
-            input_tokens=input_tokens + extra_in,
-            output_tokens=output_tokens + extra_out,
-            duration_s=latency,
-            note="; ".join(draft.notes) if error is None else f"{type(error).__name__}: {error}",
-        )
-        state.add_step(step, turn_log, sum(c for c in costs if c is not None), known)
+        labels = StepLabels(state.id, state.task, self.persona.id, self._router_name, state.metadata)
+        records = close_step(draft, labels, now=self.clock.monotonic(), prices=self.tiers.prices)
+        state.add_step(records.step, records.turn_log, records.known_cost_usd, records.cost_known)
         if self.writer is not None:
-            self.writer.write(turn_log)
-        answer = draft.answer_text if draft.action in ("final_answer", "wrap_up") else draft.text
-        await sink.emit(TurnDone(state.id, draft.index, turn_log, answer))
-
-    def _record_interruption(self, draft: _StepDraft) -> None:
-        draft.action = "interrupted"
-        if draft.result is None:
-            draft.text = "".join(draft.partial)
-            draft.notes.append("generation interrupted by cancel" if draft.box is not None else "cancelled")
-        elif draft.question is not None and draft.answer is None:
-            draft.notes.append("cancelled while waiting for the user")
-        else:
-            draft.notes.append("cancelled")
-
-    def _attempts(self, draft: _StepDraft) -> list[Attempt]:
-        result, box = draft.result, draft.box
-        if result is not None:
-            return list(result.attempts)
-        attempts = list(box.failed_attempts) if box is not None else []
-        config, request = draft.config, draft.request
-        if draft.interrupted and config is not None and request is not None:
-            # The provider bills what it generated before the cancel: estimate it.
-            usage = Usage(
-                input_tokens=estimate_tokens(request.system) + sum(m.tokens for m in request.messages),
-                output_tokens=estimate_tokens("".join(draft.partial)),
-            )
-            elapsed = self.clock.monotonic() - draft.started
-            cost = self.tiers.prices.cost(config, usage, duration_s=elapsed)
-            attempts.append(
-                Attempt(
-                    tier=draft.tier or "",
-                    provider=config.provider,
-                    model=config.model,
-                    outcome="failed",
-                    input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    cost_usd=cost.usd if cost.usd is not None else 0.0,
-                    latency_s=elapsed,
-                    error="cancelled during generation",
-                    error_type="RunCancelled",
-                )
-            )
-        return attempts
-
-    def _turn_log(
-        self,
-        state: _RunState,
-        draft: _StepDraft,
-        attempts: list[Attempt],
-        latency: float,
-        cost: float | None,
-        total: float | None,
-        input_tokens: int,
-        output_tokens: int,
-        paid: list[Attempt],
-    ) -> TurnLog:
-        result, decision, error = draft.result, draft.decision, draft.error
-        if error is None and draft.interrupted:
-            error_text: str | None = "run cancelled during this step"
-            error_type: str | None = "RunCancelled"
-        else:
-            error_text = None if error is None else str(error) or type(error).__name__
-            error_type = None if error is None else type(error).__name__
-        used_tier = result.tier if result is not None else None
-        fallback_from = decision.tier if decision and used_tier and used_tier != decision.tier else None
-        fallback_reason = (result.fallback_reason if result is not None else None) or draft.fallback_reason
-        metadata = state.metadata
-        return TurnLog(
-            conversation_id=state.id,
-            turn_index=draft.index,
-            timestamp=draft.timestamp,
-            persona_id=self.persona.id,
-            router_name=self._router_name,
-            requested_tier=decision.tier if decision else "",
-            tier=used_tier,
-            decision_reason=decision.reason if decision else "",
-            latency_s=latency,
-            kind="agent_step",
-            user_text=state.task[:4000],
-            decision_scores=dict(decision.scores) if decision else {},
-            decision_features=dict(decision.features) if decision else {},
-            fallback_from=fallback_from,
-            fallback_to=used_tier if fallback_from else None,
-            fallback_reason=fallback_reason if (fallback_from or fallback_reason) else None,
-            gen_ai_provider_name=result.config.provider if result else None,
-            gen_ai_request_model=result.config.model if result else None,
-            gen_ai_response_model=(result.response_model or result.config.model) if result else None,
-            gen_ai_usage_input_tokens=input_tokens if paid else None,
-            gen_ai_usage_output_tokens=output_tokens if paid else None,
-            gen_ai_usage_cache_read_input_tokens=result.usage.cache_read_input_tokens if result else None,
-            gen_ai_response_time_to_first_chunk=result.time_to_first_chunk_s if result else None,
-            ttft_s=None if result is None or result.first_text_at is None else result.first_text_at - draft.started,
-            cost_usd=cost if paid else (0.0 if error is None and not draft.interrupted else None),
-            total_cost_usd=total,
-            price_source=result.cost.source if result else "unknown",
-            tokens_estimated=bool(result and result.tokens_estimated) or (draft.interrupted and result is None),
-            prompt_tokens_estimate=draft.prompt_tokens,
-            answer_chars=len(draft.answer_text or draft.text),
-            tool_calls=tuple(draft.tools),
-            compactions=tuple(draft.compactions),
-            attempts=tuple(attempts),
-            error=error_text,
-            error_type=error_type,
-            run_id=state.id,
-            step_index=draft.index,
-            suite=metadata.get("suite"),
-            item_id=metadata.get("item_id"),
-            category=metadata.get("category"),
-        )
+            self.writer.write(records.turn_log)
+        await sink.emit(TurnDone(state.id, draft.index, records.turn_log, draft.output))
 
 
 def _answer_text(answer: str) -> str:
     return f"The user answered: {answer}" if answer else "The user gave no answer; proceed with your best judgement."
 
 
-def _notes(state: _RunState, headline: str) -> str:
+def _notes(state: RunState, headline: str) -> str:
     """A best-effort output from what the model wrote last (no model call)."""
     last = next((s.text for s in reversed(state.steps) if s.text.strip()), "")
     return f"{headline}\n\nLatest notes: {last}" if last else headline
 
 
-class RunStream:
-    """The events of one run as an async iterator; ``run`` holds the :class:`Run` at the end.
-
-    Leaving the ``async for`` early cancels the run's task.
-    """
-
-    def __init__(self, start: Callable[[EventCallback], Awaitable[Run]]):
-        self._start = start
-        self._used = False
-        self.run: Run | None = None
-
-    def __repr__(self) -> str:
-        return f"RunStream(run={self.run!r})"
-
-    def __aiter__(self) -> AsyncIterator[LoopEvent]:
-        if self._used:
-            raise UsageError("a RunStream can be iterated only once; call agent.stream(...) again")
-        self._used = True
-        return self._events()
-
-    async def _events(self) -> AsyncIterator[LoopEvent]:
-        queue: asyncio.Queue[LoopEvent | None] = asyncio.Queue()
-
-        async def main() -> None:
-            try:
-                self.run = await self._start(queue.put_nowait)
-            finally:
-                queue.put_nowait(None)
-
-        task = asyncio.ensure_future(main())
-        try:
-            while True:
-                event = await queue.get()
-                if event is None:
-                    break
-                yield event
-            await task
-        finally:
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
