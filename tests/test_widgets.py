@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 from html.parser import HTMLParser
 from typing import Any
@@ -12,13 +13,26 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from persona_lab import AllTiersFailed, ConversationLoop, FixedRouter, Persona, TierRegistry
+from persona_lab import (
+    AgenticLoop,
+    AllTiersFailed,
+    ConversationLoop,
+    FixedRouter,
+    Persona,
+    Run,
+    TierRegistry,
+    Toolbox,
+    ToolCall,
+    tool,
+)
 from persona_lab._errors import ProviderError
-from persona_lab.loops import TurnLog
-from persona_lab.tiers import ScriptedBackend, ScriptedResponse
+from persona_lab.loops import AskingUser, TurnLog
+from persona_lab.tiers import ChatRequest, ScriptedBackend, ScriptedResponse
 from persona_lab.widgets import (
+    AskUserPanel,
     ChatWidget,
     CostChart,
+    RunWidget,
     ThrottledView,
     TurnLogPanel,
     TurnLogTable,
@@ -328,3 +342,206 @@ def test_rendered_values_never_contain_unescaped_user_text() -> None:
     from persona_lab.widgets import render_user_html
 
     assert html.escape("<script>") in render_user_html("<script>") and "<script>" not in render_user_html("<script>")
+
+
+# -- run viewer -------------------------------------------------------------------------------
+
+
+def ask(question: str, options: list[str] | None = None) -> ScriptedResponse:
+    args: dict[str, Any] = {"question": question}
+    if options is not None:
+        args["options"] = options
+    return ScriptedResponse(tool_calls=(ToolCall("ask_1", "ask_user", json.dumps(args)),))
+
+
+def final(text: str) -> ScriptedResponse:
+    return ScriptedResponse(tool_calls=(ToolCall("fin", "final_answer", json.dumps({"text": text})),))
+
+
+def asks_then_echoes(question: str, options: list[str] | None = None) -> ScriptedBackend:
+    """Step 1 asks; step 2 finishes with what the user answered (a scripted test double)."""
+
+    def script(request: ChatRequest) -> ScriptedResponse:
+        if len(request.messages) == 1:
+            return ask(question, options)
+        return final(f"Noted: {request.messages[-1].content}")
+
+    return ScriptedBackend(script)
+
+
+async def until(condition: Any, timeout_s: float = 5.0) -> None:
+    for _ in range(int(timeout_s / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def agent_with(persona: Persona, make_tiers: Any, backend: ScriptedBackend, **kw: Any) -> AgenticLoop:
+    return AgenticLoop(persona, make_tiers(mid=backend), **kw)
+
+
+async def test_an_option_button_answers_the_agent_and_the_run_completes(persona: Persona, make_tiers: Any) -> None:
+    backend = asks_then_echoes("Which city is the flat in?", ["London", "Leeds", "Other"])
+    widget = RunWidget(agent_with(persona, make_tiers, backend), task="Draft a repair letter")
+    widget.run_button.click()
+    assert widget.running and widget.task is not None
+    await until(lambda: widget.ask.is_open)
+    assert "Which city is the flat in?" in widget.ask.prompt.value
+    assert [b.description for b in widget.ask.option_buttons] == ["London", "Leeds", "Other"]
+    assert widget.ask.layout.display == "flex" and widget.run_button.disabled
+    assert 'data-kind="asking"' in widget.timeline.value
+
+    widget.ask.option_buttons[1].click()
+    assert widget.ask.option_buttons[0].disabled  # answered once; the other buttons are closed
+    run = await widget.task
+    assert isinstance(run, Run) and run.status == "completed"
+    assert run.output == "Noted: The user answered: Leeds" and widget.last_run == run
+    assert "answered: <b>Leeds</b>" in widget.timeline.value
+    assert "Noted: The user answered: Leeds" in widget.output.value
+    assert 'data-status="completed"' in widget.status.value
+    assert widget.ask.layout.display == "none" and not widget.run_button.disabled and widget.cancel_button.disabled
+    assert len(widget.turn_logs) == 2 and all(log.kind == "agent_step" for log in widget.turn_logs)
+    assert widget.panel is not None and widget.panel.chart is not None
+    assert len(widget.panel.chart.figure.data[-1].y) == 2  # the cumulative line has both steps
+
+
+async def test_free_text_answers_resume_the_run(persona: Persona, make_tiers: Any) -> None:
+    widget = RunWidget(agent_with(persona, make_tiers, asks_then_echoes("What is the address?")))
+    assert widget.start("Draft a letter")
+    await until(lambda: widget.ask.is_open)
+    assert widget.ask.option_buttons == ()
+    widget.ask.free_text.value = "12 Mill Lane"  # Enter in the browser
+    run = await widget.task
+    assert run.output == "Noted: The user answered: 12 Mill Lane"
+    assert widget.answer("again") is False  # nothing is asked any more
+
+
+async def test_an_answer_clicked_on_another_thread_resumes_the_run(persona: Persona, make_tiers: Any) -> None:
+    widget = RunWidget(agent_with(persona, make_tiers, asks_then_echoes("Pick", ["yes", "no"])), task="t")
+    widget.start()
+    await until(lambda: widget.ask.is_open)
+    await asyncio.to_thread(widget.ask.option_buttons[0].click)
+    run = await asyncio.wait_for(widget.task, 5)  # type: ignore[arg-type]
+    assert run.output == "Noted: The user answered: yes"
+
+
+async def test_the_timeline_shows_tool_calls_with_arguments_and_results(persona: Persona, make_tiers: Any) -> None:
+    @tool
+    def lookup_statute(name: str) -> str:
+        """Look up what a statute says.
+
+        Args:
+            name: the statute's short name
+        """
+        return f"{name}: the landlord must keep the structure in repair"
+
+    call = ToolCall("c1", "lookup_statute", json.dumps({"name": "LTA 1985 s11"}))
+    backend = ScriptedBackend(
+        [ScriptedResponse("Let me check the statute.", tool_calls=(call,)), "The landlord must repair it."],
+        chunk_chars=4,
+    )
+    agent = agent_with(persona, make_tiers, backend, toolbox=Toolbox([lookup_statute]))
+    widget = RunWidget(agent, task="Who repairs the roof?")
+    widget.start()
+    run = await widget.task
+    timeline = widget.timeline.value
+    assert run.status == "completed" and run.output == "The landlord must repair it."
+    assert 'data-kind="tool-call"' in timeline and "LTA 1985 s11" in timeline and "lookup_statute" in timeline
+    assert 'data-kind="tool-result"' in timeline and "the landlord must keep the structure in repair" in timeline
+    assert 'data-kind="reasoning"' in timeline and "Let me check the statute." in timeline
+    assert 'data-kind="finished"' in timeline and timeline.index('data-kind="tool-call"') < timeline.index(
+        'data-kind="finished"'
+    )
+    assert "The landlord must repair it." in widget.step_view.value  # the last step's streamed text
+    assert "The landlord must repair it." in widget.output.value
+
+
+async def test_cancel_stops_a_running_run_and_a_waiting_one(persona: Persona, make_tiers: Any) -> None:
+    slow = ScriptedBackend(["thinking " * 300], chunk_chars=4, time_per_chunk_s=0.01)
+    widget = RunWidget(agent_with(persona, make_tiers, slow), task="long task")
+    widget.start()
+    await until(lambda: "thinking" in widget.step_view.value)
+    widget.cancel_button.click()
+    run = await widget.task
+    assert run.status == "cancelled" and "cancelled from the widget" in run.reason
+    assert "Cancelled" in widget.error.value and 'data-kind="cancelled"' in widget.timeline.value
+    assert widget.cancel() is False
+
+    waiting = RunWidget(agent_with(persona, make_tiers, asks_then_echoes("Sure?", ["yes"])), task="t")
+    waiting.start()
+    await until(lambda: waiting.ask.is_open)
+    waiting.cancel()
+    run = await waiting.task
+    assert run.status == "cancelled" and waiting.ask.layout.display == "none"
+
+
+async def test_a_parked_run_is_resumed_from_the_widget(persona: Persona, make_tiers: Any) -> None:
+    parked = await AgenticLoop(persona, make_tiers(mid=ScriptedBackend([ask("Which city?", ["London", "Leeds"])]))).run(
+        "Draft a letter"
+    )
+    assert parked.status == "awaiting_user"
+    restored = Run.from_json(parked.to_json())
+    agent = AgenticLoop(persona, make_tiers(mid=asks_then_echoes("unused")))
+    widget = RunWidget(agent)
+    widget.load(restored)
+    assert widget.ask.is_open and "Which city?" in widget.ask.prompt.value
+    assert 'data-status="awaiting_user"' in widget.status.value and widget.task_box.value == "Draft a letter"
+    widget.ask.option_buttons[0].click()
+    run = await widget.task
+    assert run.status == "completed" and run.id == parked.id
+    assert run.output == "Noted: The user answered: London"
+    assert "answered: <b>London</b>" in widget.timeline.value
+    assert len(widget.turn_logs) == 2  # the parked step and the resumed one
+
+
+async def test_a_failing_backend_ends_the_run_with_its_error_shown(persona: Persona, make_tiers: Any) -> None:
+    failing = ScriptedBackend([ScriptedResponse(error=ProviderError("model melted", provider="scripted"))])
+    widget = RunWidget(agent_with(persona, make_tiers, failing), task="t")
+    widget.start()
+    run = await widget.task
+    assert run.status == "error"
+    assert "model melted" in widget.error.value and run.error_type in widget.error.value
+    assert 'data-kind="error"' in widget.timeline.value
+
+
+async def test_an_exception_escaping_the_run_is_shown_and_kept_on_the_task(persona: Persona, make_tiers: Any) -> None:
+    agent = agent_with(persona, make_tiers, ScriptedBackend(["unused"]))
+
+    async def broken_run(*args: Any, **kwargs: Any) -> Run:
+        raise RuntimeError("the loop itself broke")
+
+    agent.run = broken_run  # type: ignore[method-assign]
+    widget = RunWidget(agent, task="t")
+    widget.start()
+    with pytest.raises(RuntimeError, match="the loop itself broke"):
+        await widget.task  # type: ignore[misc]
+    await asyncio.sleep(0)
+    assert "RuntimeError" in widget.error.value and "the loop itself broke" in widget.error.value
+    assert not widget.run_button.disabled
+
+
+async def test_a_second_run_click_is_ignored_and_bad_input_is_explained(persona: Persona, make_tiers: Any) -> None:
+    backend = ScriptedBackend(["done " * 50], chunk_chars=4, time_per_chunk_s=0.001, cycle=True)
+    widget = RunWidget(agent_with(persona, make_tiers, backend), task="t")
+    widget.run_button.click()
+    widget.run_button.click()
+    assert widget.start() is False
+    await widget.task
+    assert len(backend.requests) == 1
+
+    assert widget.start("   ") is False and "Write a task" in widget.error.value
+    empty = RunWidget(AgenticLoop(persona, TierRegistry({})), task="t")
+    assert "No model tier is configured" in empty.error.value and empty.run_button.disabled
+    assert empty.start() is False and empty.task is None
+
+
+def test_the_ask_panel_shows_at_most_three_options() -> None:
+    taken: list[str] = []
+    panel = AskUserPanel(lambda text: taken.append(text) is None)
+    panel.show(AskingUser("r", 0, "<b>Which?</b>", ("a", "b", "c", "d")))
+    assert len(panel.option_buttons) == 3 and "&lt;b&gt;Which?&lt;/b&gt;" in panel.prompt.value
+    panel.option_buttons[2].click()
+    panel.option_buttons[0].click()
+    panel.free_text.value = "late"
+    assert taken == ["c"]

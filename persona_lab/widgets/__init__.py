@@ -5,6 +5,7 @@ once (``widget.task`` keeps the handle). Importing this subpackage imports ipywi
 ``persona-lab[widgets]`` extra installs it with plotly and anywidget.
 """
 
+from persona_lab.widgets._ask_user import AskUserPanel
 from persona_lab.widgets._chat import ChatWidget
 from persona_lab.widgets._markdown import render_markdown
 from persona_lab.widgets._render import (
@@ -16,6 +17,7 @@ from persona_lab.widgets._render import (
     render_user_html,
     tier_badge_html,
 )
+from persona_lab.widgets._run_view import RunWidget, render_run_status_html, render_step_html
 from persona_lab.widgets._stream import ThrottledView
 from persona_lab.widgets._turn_logs import (
     CostChart,
@@ -28,9 +30,11 @@ from persona_lab.widgets._turn_logs import (
 
 __all__ = [
     "TIER_COLOURS",
+    "AskUserPanel",
     "ChatWidget",
     "CostChart",
     "CostSeries",
+    "RunWidget",
     "ThrottledView",
     "TurnLogPanel",
     "TurnLogTable",
@@ -39,6 +43,8 @@ __all__ = [
     "render_assistant_html",
     "render_event_html",
     "render_markdown",
+    "render_run_status_html",
+    "render_step_html",
     "render_turn_html",
     "render_turn_table_html",
     "render_user_html",
