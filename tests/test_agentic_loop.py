@@ -117,6 +117,7 @@ async def test_tool_step_then_final_answer_streams_events_and_logs_each_step(per
     assert (first.kind, first.run_id, first.step_index, first.turn_index) == ("agent_step", run.id, 0, 0)
     assert (first.router_name, first.requested_tier, first.tier) == ("recording", "mid", "mid")
     assert first.decision_reason == "step 0 -> mid" and first.suite == "agents"
+    assert router.contexts[0].metadata == {"suite": "agents"}
     assert first.gen_ai_usage_input_tokens and first.cost_usd and first.cost_usd > 0
     assert [c.name for c in first.tool_calls] == ["lookup_statute"]
     assert run.cost_usd == sum(t.total_cost_usd or 0 for t in run.turn_logs)
@@ -313,3 +314,17 @@ def test_reserved_tool_names_and_bad_limits_are_rejected(persona: Persona) -> No
         AgenticLoop(allowed, registry(mid=ScriptedBackend([])), toolbox=Toolbox([final_answer]))
     with pytest.raises(ValueError, match="max_steps"):
         AgenticLoop(persona, registry(mid=ScriptedBackend([])), max_steps=0)
+
+
+async def test_a_failing_model_falls_back_within_the_step(persona: Persona) -> None:
+    broken = ScriptedBackend([ScriptedResponse(text="half an ans", fail_after_chunks=1)], cycle=True, chunk_chars=4)
+    frontier = ScriptedBackend([final("done on frontier")])
+    events: list[Any] = []
+    run = await AgenticLoop(persona, registry(mid=broken, frontier=frontier)).run("task", on_event=events.append)
+    assert run.status == "completed" and run.output == "done on frontier"
+    retry = [e for e in events if type(e).__name__ == "Retrying"]
+    assert len(retry) == 1 and (retry[0].from_tier, retry[0].to_tier) == ("mid", "frontier")
+    log = run.turn_logs[0]
+    assert (log.requested_tier, log.tier, log.fallback_from, log.fallback_to) == ("mid", "frontier", "mid", "frontier")
+    assert [a.outcome for a in log.attempts] == ["failed", "accepted"]
+    assert run.steps[0].tier == "frontier"
