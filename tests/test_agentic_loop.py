@@ -201,6 +201,7 @@ async def test_max_steps_ends_with_a_wrap_up_summary(persona: Persona) -> None:
     assert run.status is RunStatus.MAX_STEPS_REACHED
     assert run.output == "So far: section 11 applies; letter not drafted yet."
     assert [s.action for s in run.steps] == ["tools", "tools", "tools", "wrap_up"]
+    assert [m.role for m in run.steps[-1].messages] == ["user", "assistant"]
     assert len(router.contexts) == 4 and router.contexts[-1].tools_needed is False
     wrap = backend.requests[-1]
     assert "used all 3 steps" in wrap.messages[-1].content

@@ -106,7 +106,7 @@ class _Interrupted(Exception):
 
 
 class _ConsumerFailed(Exception):
-    pass
+    """The caller's ``on_event`` raised; the run stops at this step boundary."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,6 +545,7 @@ class AgenticLoop:
         text = (marker.text or marker.reasoning) if marker is not None and marker.kind == "final" else result.text
         draft.action = "wrap_up"
         draft.text = draft.answer_text = text.strip()
+        draft.messages.append(Message.user(_WRAP_UP.format(steps=self.max_steps)))
         draft.messages.append(Message.assistant(result.text, tier=result.tier, model=result.config.model))
         if result.tool_calls:
             draft.notes.append("tool calls in the wrap-up were ignored")
