@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import pstats
 import statistics
 import time
@@ -105,6 +106,9 @@ async def backend_alone(calls: int) -> float:
 
 async def measure(lengths: list[int], repeat: int) -> None:
     await one_run(10)  # warm up imports and caches
+    # Whole-run figures include OS preemptions (4 ms ticks) when other processes compete for the
+    # cores; the per-step medians below do not.
+    print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     for steps in lengths:
         runs = max(repeat, 2000 // steps)
         per_step = []
