@@ -184,3 +184,33 @@ async def test_max_questions_zero_does_not_offer_ask_user(persona: Persona) -> N
     await AgenticLoop(persona, registry(backend), max_questions=0).run("task")
     assert [t.name for t in backend.requests[0].tools] == ["final_answer"]
     assert "ask_user" not in backend.requests[0].system
+
+
+RESUME_IN_ANOTHER_PROCESS = """
+import asyncio, sys
+from persona_lab import AgenticLoop, Persona, Run, TierRegistry
+from persona_lab.tiers import ModelConfig, Price, ScriptedBackend
+
+run = Run.from_json(open(sys.argv[1]).read())
+persona = Persona.from_yaml(sys.argv[2])
+backend = ScriptedBackend(lambda r: "[FINAL] Letter for a flat in " + r.messages[-1].content)
+tiers = TierRegistry({"mid": ModelConfig("scripted", "mid-model", backend=backend, price=Price(1, 2))})
+done = asyncio.run(AgenticLoop(persona, tiers).resume(run, "Leeds"))
+print(done.status.value, "|", done.output, "|", len(done.steps))
+"""
+
+
+async def test_a_parked_run_resumes_in_a_separate_python_process(persona: Persona, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import EXAMPLES
+
+    parked = await AgenticLoop(persona, registry(ScriptedBackend([ask("Which city?")]))).run("Draft a letter")
+    path = tmp_path / "run.json"
+    path.write_text(parked.to_json(indent=2), encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-c", RESUME_IN_ANOTHER_PROCESS, str(path), str(EXAMPLES / "tenancy_advisor.yaml")],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert out.stdout.strip() == "completed | Letter for a flat in The user answered: Leeds | 2"
