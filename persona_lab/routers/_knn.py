@@ -33,7 +33,8 @@ class KNNRouter(LearnedRouter):
     embedder:
         ``None``/"tfidf" (fitted on the prompts), "hashing", or any ``texts -> matrix`` callable.
     threshold:
-        Cost knob: the stronger of two tiers when ``q_strong − q_weak >= threshold``.
+        Cost knob: the stronger of two tiers when ``q_strong − q_weak >= threshold`` (in the
+        training frame's quality units; the default 0.1 suits 0/1 correctness).
     respect_pin:
         Follow the persona's pinned tier.
 
@@ -47,7 +48,7 @@ class KNNRouter(LearnedRouter):
         n_neighbors: int | None = 20,
         weight_base: float = 10.0,
         embedder: object = None,
-        threshold: float = 0.0,
+        threshold: float = 0.1,
         respect_pin: bool = True,
     ):
         self.n_neighbors = n_neighbors

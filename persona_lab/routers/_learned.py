@@ -112,6 +112,22 @@ class LearnedRouter(BaseEstimator):  # type: ignore[misc]
         quality = self._quality(texts)
         return quality[:, -1] - quality[:, 0]
 
+    def threshold_for_share(self, texts: Sequence[str], strong_share: float) -> float:
+        """The threshold that sends ``strong_share`` of ``texts`` to the stronger of two tiers.
+
+        RouteLLM's calibration: pick the cost point on sample traffic. Tied scores go together,
+        so the share reached can be a little higher.
+        """
+        if not 0.0 <= strong_share <= 1.0:
+            raise RouterError(f"{type(self).__name__}: strong_share must be in [0, 1], got {strong_share!r}")
+        scores = np.sort(self.score_texts(texts))[::-1]
+        if len(scores) == 0:
+            raise RouterError(f"{type(self).__name__}: threshold_for_share needs at least one text")
+        count = math.ceil(strong_share * len(scores))
+        if count == 0:
+            return float(np.nextafter(scores[0], np.inf))
+        return float(scores[count - 1])
+
     # -- routing ---------------------------------------------------------------------------------
 
     def _relative_costs(self, candidates: Sequence[str], context: RoutingContext) -> dict[str, float]:

@@ -2,10 +2,11 @@
 
 Each tier has a learned vector ``v_t``; a text's embedding ``x`` is projected to the same space
 by ``P`` (features × dim); a tier's strength on the text is ``s_t(x) = w · (v_t/|v_t| ⊙ xP)``. Training pairs
-are (prompt, tier a, tier b) where one tier scored higher; the loss is the logistic loss of
-``s_a − s_b``. The predicted quality of a tier is its win rate against the cheapest fitted
-tier, ``σ(s_t − s_cheapest)`` (0 for the cheapest itself), so with two tiers the score is the
-strong tier's win rate, as in RouteLLM.
+are (prompt, tier a, tier b) for every two tiers; the target is 1 when ``a`` scored higher, 0
+when ``b`` did and 0.5 on a tie (ties say the cheaper tier will do), and the loss is the
+logistic loss of ``s_a − s_b``. The predicted quality of a tier is its win rate against the cheapest fitted
+tier, ``σ(s_t − s_cheapest)`` (a tie is 0.5, so the cheapest tier's own is 0.5). With two
+tiers the score is the strong tier's win rate (RouteLLM's routing score) minus 0.5.
 """
 
 from __future__ import annotations
@@ -41,12 +42,12 @@ class MatrixFactorizationRouter(LearnedRouter):
     embedder:
         ``None``/"tfidf" (fitted on the prompts), "hashing", or any ``texts -> matrix`` callable.
     threshold:
-        Cost knob: the stronger of two tiers when its predicted win rate ``>= threshold``.
+        Cost knob: the stronger of two tiers when its predicted win rate ``>= 0.5 + threshold``.
     respect_pin:
         Follow the persona's pinned tier.
 
     Fitted attributes (besides the base ones): ``projection_`` (P), ``tier_vectors_``,
-    ``classifier_`` (w), ``n_pairs_`` (training pairs with a winner), ``loss_`` (final loss).
+    ``classifier_`` (w), ``n_pairs_`` (training pairs), ``loss_`` (final loss).
     """
 
     def __init__(
@@ -58,7 +59,7 @@ class MatrixFactorizationRouter(LearnedRouter):
         l2: float = 1e-3,
         random_state: int = 0,
         embedder: object = None,
-        threshold: float = 0.5,
+        threshold: float = 0.1,
         respect_pin: bool = True,
     ):
         self.dim = dim
@@ -80,20 +81,16 @@ class MatrixFactorizationRouter(LearnedRouter):
     def _fit_model(self, X: Any, data: TrainingSet) -> None:
         quality = data.quality
         n_tiers = len(data.tiers)
-        rows, a_idx, b_idx = [], [], []
+        rows, first_idx, second_idx, targets = [], [], [], []
         for a in range(n_tiers):
-            for b in range(n_tiers):
-                wins = np.flatnonzero(quality[:, a] > quality[:, b])
-                rows.append(wins)
-                a_idx.append(np.full(len(wins), a))
-                b_idx.append(np.full(len(wins), b))
+            for b in range(a + 1, n_tiers):
+                diff = quality[:, a] - quality[:, b]
+                rows.append(np.arange(len(quality)))
+                first_idx.append(np.full(len(quality), a))
+                second_idx.append(np.full(len(quality), b))
+                targets.append(np.where(diff > 0, 1.0, np.where(diff < 0, 0.0, 0.5)))
         prompt = np.concatenate(rows)
-        winner, loser = np.concatenate(a_idx), np.concatenate(b_idx)
-        if len(prompt) == 0:
-            raise RouterError(
-                "MatrixFactorizationRouter.fit: no prompt has a tier that scored higher than another; "
-                "there is nothing to learn"
-            )
+        first, second, target = np.concatenate(first_idx), np.concatenate(second_idx), np.concatenate(targets)
         rng = np.random.default_rng(self.random_state)
         n_features = X.shape[1]
         params = {
@@ -111,11 +108,12 @@ class MatrixFactorizationRouter(LearnedRouter):
             norms = np.linalg.norm(V, axis=1, keepdims=True)
             Vn = V / norms
             zp = Z[prompt]
-            diff_v = Vn[winner] - Vn[loser]  # (pairs, dim)
+            diff_v = Vn[first] - Vn[second]  # (pairs, dim)
             margin = (zp * diff_v) @ w
             p = _sigmoid(margin)
-            loss = float(-np.mean(np.log(np.clip(p, 1e-12, None))))
-            g = (p - 1.0) / n  # d loss / d margin
+            clipped = np.clip(p, 1e-12, 1 - 1e-12)
+            loss = float(-np.mean(target * np.log(clipped) + (1 - target) * np.log(1 - clipped)))
+            g = (p - target) / n  # d loss / d margin
             grad_w = (zp * diff_v).T @ g + self.l2 * w
             g_zp = (g[:, None] * diff_v) * w[None, :]
             g_Z = np.zeros_like(Z)
@@ -123,8 +121,8 @@ class MatrixFactorizationRouter(LearnedRouter):
             grad_P = np.asarray(X.T @ g_Z) + self.l2 * P
             g_diff = (g[:, None] * zp) * w[None, :]
             g_Vn = np.zeros_like(Vn)
-            np.add.at(g_Vn, winner, g_diff)
-            np.add.at(g_Vn, loser, -g_diff)
+            np.add.at(g_Vn, first, g_diff)
+            np.add.at(g_Vn, second, -g_diff)
             # through the row normalisation v/|v|
             grad_V = (g_Vn - Vn * np.sum(g_Vn * Vn, axis=1, keepdims=True)) / norms + self.l2 * V
             for key, grad in (("P", grad_P), ("V", grad_V), ("w", grad_w)):
@@ -147,8 +145,8 @@ class MatrixFactorizationRouter(LearnedRouter):
         return result
 
     def _predict_rows(self, X: Any) -> FloatArray:
-        out = np.zeros((X.shape[0], len(self.tiers_)))
+        out = np.empty((X.shape[0], len(self.tiers_)))
         for i in range(X.shape[0]):
             strengths = self._strengths(X[i])
-            out[i, 1:] = _sigmoid(strengths[1:] - strengths[0])
+            out[i] = _sigmoid(strengths - strengths[0])
         return out

@@ -116,6 +116,7 @@ carry the whole turn.
 """
 
 _WORD = re.compile(r"[a-z0-9']+")
+_SPACE = re.compile(r" (?![?*+{])")  # a space in a pattern matches any whitespace, unless quantified
 _CODE_OR_MATH = re.compile(r"```|\bdef \w+\(|\d+\s*[-+*/^×÷=<>]\s*\d+")
 
 
@@ -134,7 +135,7 @@ def _compile(bodies: Iterable[str]) -> re.Pattern[str] | None:
 @functools.lru_cache(maxsize=256)
 def compile_patterns(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     """One case-insensitive whole-word regex for all ``patterns`` (None when there are none)."""
-    return _compile(p.replace(" ", r"\s+") for p in patterns)
+    return _compile(_SPACE.sub(r"\\s+", p) for p in patterns)
 
 
 @functools.lru_cache(maxsize=256)
