@@ -155,3 +155,55 @@ def test_the_sync_helper_survives_run_all_and_widgets_still_answer(lab: JupyterL
     assert _normalise(done.inner_text()).startswith(ANSWER_TEXT)
     assert lab_page.execute("print(conversation.turn_count)").strip() == "4"
     lab_page.screenshot(ARTIFACTS / "sync-helper-run-all.png")
+
+
+RUN_SETUP = f"""
+import json
+from persona_lab import AgenticLoop, ModelConfig, Persona, Price, TierRegistry, ToolCall
+from persona_lab.tiers import ScriptedBackend, ScriptedResponse
+from persona_lab.widgets import RunWidget
+persona = Persona.from_yaml({str(PERSONA)!r})
+
+def script(request):  # test double: step 1 asks the user, step 2 answers in streamed text
+    if len(request.messages) == 1:
+        question = {{"question": "Which city is the flat in?", "options": ["London", "Leeds", "Other"]}}
+        call = ToolCall("ask_1", "ask_user", json.dumps(question))
+        return ScriptedResponse("I need the city first.", tool_calls=(call,))
+    return "Here is the repair letter for your flat. " * 4 + request.messages[-1].content
+
+backend = ScriptedBackend(script, chunk_chars=6, time_per_chunk_s=0.01)
+tiers = TierRegistry({{"mid": ModelConfig("scripted", "scripted-mid", price=Price(1.0, 3.0), backend=backend)}})
+agent = AgenticLoop(persona, tiers)
+"""
+
+
+def test_a_run_asks_the_user_and_completes_after_an_option_is_clicked(lab: JupyterLab, lab_page: LabPage) -> None:
+    write_notebook(
+        lab.root / "run.ipynb", [RUN_SETUP, 'runner = RunWidget(agent, task="Draft a repair letter")\nrunner']
+    )
+    lab_page.open("run.ipynb")
+    lab_page.run_all()
+    state = lab_page.wait_all_executed()
+    assert [c["errors"] for c in state["cells"]] == [[], []]
+    page = lab_page.page
+
+    page.locator("button.plab-run-start").click()
+    option = page.locator("button.plab-ask-option", has_text="Leeds")
+    option.wait_for(state="visible", timeout=30_000)
+    assert "Which city is the flat in?" in page.inner_text(".plab-ask")
+    assert page.locator("button.plab-ask-option").count() == 3
+    page.locator(".plab-ask").scroll_into_view_if_needed()
+    lab_page.screenshot(ARTIFACTS / "run-asking-user.png")
+
+    option.click()
+    page.wait_for_selector('.plab-run-state [data-status="completed"]', timeout=30_000)
+    timeline = page.inner_text(".plab-run-timeline")
+    assert "answered: Leeds" in timeline and "Which city is the flat in?" in timeline
+    output = _normalise(page.inner_text(".plab-run-output"))
+    assert output.endswith("The user answered: Leeds") and output.startswith("Here is the repair letter")
+    assert not page.locator(".plab-ask").is_visible()
+    page.wait_for_selector(".plab-run .plab-cost-chart .js-plotly-plot .bars path", timeout=20_000)
+    out = lab_page.execute("run = await runner.task\nprint(run.status.value, len(run.steps), run.steps[0].answer)")
+    assert out.split() == ["completed", "2", "Leeds"]
+    page.locator(".plab-run-output").scroll_into_view_if_needed()
+    lab_page.screenshot(ARTIFACTS / "run-completed.png")

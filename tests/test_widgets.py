@@ -440,9 +440,12 @@ async def test_the_timeline_shows_tool_calls_with_arguments_and_results(persona:
     backend = ScriptedBackend(
         [ScriptedResponse("Let me check the statute.", tool_calls=(call,)), "The landlord must repair it."],
         chunk_chars=4,
+        time_per_chunk_s=0.02,
     )
     agent = agent_with(persona, make_tiers, backend, toolbox=Toolbox([lookup_statute]))
     widget = RunWidget(agent, task="Who repairs the roof?")
+    streamed: list[str] = []
+    widget.step_view.observe(lambda change: streamed.append(answer_text(change["new"])), names="value")
     widget.start()
     run = await widget.task
     timeline = widget.timeline.value
@@ -453,7 +456,9 @@ async def test_the_timeline_shows_tool_calls_with_arguments_and_results(persona:
     assert 'data-kind="finished"' in timeline and timeline.index('data-kind="tool-call"') < timeline.index(
         'data-kind="finished"'
     )
-    assert "The landlord must repair it." in widget.step_view.value  # the last step's streamed text
+    assert any(v and "Let me check the statute.".startswith(v) for v in streamed)  # step 1 streamed in
+    assert "The landlord must repair it." in streamed  # the last step's complete text was shown
+    assert widget.step_view.value == ""  # at the end the output box shows the answer, not twice
     assert "The landlord must repair it." in widget.output.value
 
 

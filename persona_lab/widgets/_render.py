@@ -66,6 +66,7 @@ WIDGET_CSS = """<style>
 .plab-meta{font-size:11px;color:var(--jp-ui-font-color2,#666);margin-top:4px;display:flex;flex-wrap:wrap;
   gap:8px;align-items:center}
 .plab-badge{color:#fff;border-radius:8px;padding:0 7px;font-size:11px;font-weight:600}
+.plab-tag{color:#fff;border-radius:3px;padding:0 5px;font-size:10px;text-transform:uppercase;letter-spacing:.03em}
 .plab-note{font-size:12px;color:var(--jp-ui-font-color2,#666);margin:2px 0}
 .plab-error{color:#b71c1c;background:#ffebee;border-left:3px solid #b71c1c;padding:4px 8px;margin:4px 0;
   white-space:pre-wrap}
@@ -208,59 +209,84 @@ def _clip(text: str, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
 
 
+_TAG_COLOURS = {
+    "started": "#455a64",
+    "tier": "#455a64",
+    "thinking": "#9e9e9e",
+    "retry": "#ef6c00",
+    "tool-call": "#00838f",
+    "tool-result": "#00838f",
+    "tool-error": "#b71c1c",
+    "asking": "#ef6c00",
+    "answered": "#ef6c00",
+    "reasoning": "#7b1fa2",
+    "compacted": "#5d4037",
+    "completed": "#2e7d32",
+    "cancelled": "#757575",
+    "max-steps": "#e65100",
+    "budget": "#e65100",
+    "error": "#b71c1c",
+    "finished": "#37474f",
+}
+
+
 def render_event_html(event: LoopEvent) -> str | None:
     """One timeline line for a run event; ``None`` for events the timeline does not list.
 
-    Text deltas stream into the step panel instead; turn logs go to the cost chart.
+    Text deltas stream into the step panel instead; turn logs go to the cost chart. Each line
+    carries ``data-kind`` and a small text tag (no emoji: not every browser has the font).
     """
-    step = f'<span class="plab-note">#{event.index}</span> '
 
-    def line(kind: str, body: str) -> str:
-        return f'<div class="plab-event plab-ev-{kind}" data-kind="{kind}">{step}{body}</div>'
+    def line(kind: str, label: str, body: str) -> str:
+        tag = f'<span class="plab-tag" style="background:{_TAG_COLOURS[kind]}">{label}</span>'
+        return (
+            f'<div class="plab-event plab-ev-{kind}" data-kind="{kind}">'
+            f'<span class="plab-note">#{event.index}</span> {tag} {body}</div>'
+        )
 
     match event:
         case TextDelta() | TurnDone():
             return None
         case Started(scope=scope, text=text):
-            what = {"run": "Run started", "step": "Step", "turn": "Turn"}[scope]
-            detail = f": {_e(_clip(text, 200))}" if scope == "run" else ""
-            return line("started", f"▶ <b>{what}</b>{detail}")
+            return line("started", scope, _e(_clip(text, 200)))
         case TierChosen(tier=tier, model=model, reason=reason):
-            return line("tier", f"{tier_badge_html(tier)} <code>{_e(model)}</code> {_e(reason)}")
+            return line("tier", "route", f"{tier_badge_html(tier)} <code>{_e(model)}</code> {_e(reason)}")
         case Thinking(message=message):
-            return line("thinking", f"… {_e(message)}")
+            return line("thinking", "thinking", _e(message))
         case Retrying(from_tier=f, to_tier=t, to_model=m, reason=reason):
-            return line("retry", f"↻ retrying {_e(f)} → {tier_badge_html(t)} <code>{_e(m)}</code>: {_e(reason)}")
+            return line("retry", "retry", f"{_e(f)} → {tier_badge_html(t)} <code>{_e(m)}</code>: {_e(reason)}")
         case ToolCalling(name=name, arguments=arguments):
             args = _e(_clip(_pretty_arguments(arguments)))
-            return line("tool-call", f"🔧 <b>{_e(name)}</b><div class='plab-args'>{args}</div>")
+            return line("tool-call", "tool call", f"<b>{_e(name)}</b><div class='plab-args'>{args}</div>")
         case ToolResult(name=name, content=content, is_error=is_error, cached=cached):
-            label = "error from" if is_error else "result of"
             note = " (cached)" if cached else ""
-            return line(
-                "tool-result",
-                f"{'⚠' if is_error else '↩'} {label} <b>{_e(name)}</b>{note}"
-                f"<div class='plab-args'>{_e(_clip(content))}</div>",
-            )
+            body = f"<b>{_e(name)}</b>{note}<div class='plab-args'>{_e(_clip(content))}</div>"
+            if is_error:
+                return line("tool-error", "tool error", body).replace(
+                    'data-kind="tool-error"', 'data-kind="tool-result"'
+                )
+            return line("tool-result", "result", body)
         case AskingUser(question=question, options=options):
             opts = f" <span class='plab-note'>[{_e(' | '.join(options))}]</span>" if options else ""
-            return line("asking", f"❓ <b>{_e(question)}</b>{opts}")
+            return line("asking", "question", f"<b>{_e(question)}</b>{opts}")
         case UserResponded(answer=answer):
-            return line("answered", f"💬 answered: <b>{_e(answer)}</b>")
+            return line("answered", "answer", f"answered: <b>{_e(answer)}</b>")
         case Reasoning(text=text):
-            return line("reasoning", f"💭 {_e(_clip(text))}")
+            return line("reasoning", "reasoning", _e(_clip(text)))
         case Compacted(summarized=n, tier=tier, cost_usd=cost):
-            return line("compacted", f"🗜 compacted {n} turns on {tier_badge_html(tier)} ({_e(format_usd(cost))})")
+            return line(
+                "compacted", "compacted", f"{n} earlier turns on {tier_badge_html(tier)} ({_e(format_usd(cost))})"
+            )
         case RunCompleted():
-            return line("completed", "✅ <b>completed</b>")
+            return line("completed", "completed", "final answer given")
         case RunCancelled(reason=reason):
-            return line("cancelled", f"⏹ <b>cancelled</b>: {_e(reason)}")
+            return line("cancelled", "cancelled", _e(reason))
         case MaxStepsReached():
-            return line("max-steps", "⏹ <b>step limit reached</b>")
+            return line("max-steps", "step limit", "the run used all its steps")
         case BudgetExceededEvent(reason=reason):
-            return line("budget", f"💸 <b>budget exceeded</b>: {_e(reason)}")
+            return line("budget", "budget", _e(reason))
         case ErrorOccurred(error_type=error_type, message=message):
-            return line("error", f"<span class='plab-error-inline'>✖ <b>{_e(error_type)}</b>: {_e(message)}</span>")
+            return line("error", "error", f"<b>{_e(error_type)}</b>: {_e(message)}")
         case Finished(status=status, cost_usd=cost, tokens=tokens):
-            return line("finished", f"■ finished: <b>{_e(status)}</b> · {_e(format_usd(cost))} · {tokens} tokens")
+            return line("finished", "finished", f"<b>{_e(status)}</b> · {_e(format_usd(cost))} · {tokens} tokens")
     return None

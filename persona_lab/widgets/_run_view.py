@@ -66,12 +66,12 @@ def render_run_status_html(run: Run) -> str:
 def render_step_html(step: RunStep) -> str:
     """One step of a finished run, for runs shown after the fact (:meth:`RunWidget.load`)."""
     parts = [f'<span class="plab-note">#{step.index}</span> {tier_badge_html(step.tier)} <b>{step.action}</b>']
-    for call in step.tool_calls:
-        parts.append(f" 🔧 {html.escape(call.name)}")
+    if step.tool_calls:
+        parts.append(" · tools: " + ", ".join(html.escape(call.name) for call in step.tool_calls))
     if step.question:
-        parts.append(f" ❓ {html.escape(step.question)}")
+        parts.append(f" · asked: {html.escape(step.question)}")
     if step.answer:
-        parts.append(f" 💬 {html.escape(step.answer)}")
+        parts.append(f" · answered: <b>{html.escape(step.answer)}</b>")
     if step.text:
         parts.append(f' <span class="plab-note">{html.escape(step.text[:200])}</span>')
     return f'<div class="plab-event" data-kind="step">{"".join(parts)}</div>'
@@ -253,6 +253,9 @@ class RunWidget(w.VBox):  # type: ignore[misc]
             self._timeline_view.close()
             self._step_stream.close()
         self.last_run = run
+        if run.output and run.output.strip() == self._step_text.strip():
+            self._step_text = ""  # the output box shows it; do not show it twice
+            self._step_stream.flush()
         self._show_end(run)
         return run
 
