@@ -32,11 +32,14 @@ from persona_lab.routers._signals import (
 )
 from persona_lab.routers._sticky import StickyRouter
 from persona_lab.routers._verifiers import (
+    JUDGE_INSTRUCTIONS,
+    REFUSAL_PATTERNS,
     Check,
     ConfidenceVerifier,
     JudgeVerifier,
     RuleVerifier,
     Verifier,
+    stated_confidence,
 )
 
 _LAZY: dict[str, str] = {
@@ -52,7 +55,9 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "DEFAULT_CAPABILITIES",
     "IDENTITY_PATTERNS",
+    "JUDGE_INSTRUCTIONS",
     "REASONING_PATTERNS",
+    "REFUSAL_PATTERNS",
     "SAFETY_PATTERNS",
     "SMALL_TALK_WORDS",
     "CascadeRouter",
@@ -82,6 +87,7 @@ __all__ = [
     "estimate_difficulty",
     "outcomes_from_turn_logs",
     "router_name",
+    "stated_confidence",
 ]
 
 

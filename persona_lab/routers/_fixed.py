@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from persona_lab.routers._params import RouterParams
 from persona_lab.routers._protocol import RoutingContext, RoutingDecision
 from persona_lab.tiers._config import check_tier
 
 __all__ = ["FixedRouter"]
 
 
-class FixedRouter:
+class FixedRouter(RouterParams):
     """Send every turn to ``tier`` (a persona's pinned tier wins when ``respect_pin``)."""
 
     def __init__(self, tier: str = "mid", *, respect_pin: bool = True):

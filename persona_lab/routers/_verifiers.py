@@ -23,12 +23,14 @@ from persona_lab.tiers._protocol import ChatRequest, Usage, fold_stream
 from persona_lab.tiers._registry import TierRegistry
 
 __all__ = [
+    "JUDGE_INSTRUCTIONS",
     "REFUSAL_PATTERNS",
     "Check",
     "ConfidenceVerifier",
     "JudgeVerifier",
     "RuleVerifier",
     "Verifier",
+    "stated_confidence",
 ]
 
 REFUSAL_PATTERNS: tuple[str, ...] = (
