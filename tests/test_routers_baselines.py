@@ -16,7 +16,9 @@ def test_random_router_is_reproducible_per_conversation_turn_and_step() -> None:
     picks = [router.route(context(conversation_id=f"c{i}", turn_index=i % 5)).tier for i in range(60)]
     again = [RandomRouter(seed=7).route(context(conversation_id=f"c{i}", turn_index=i % 5)).tier for i in range(60)]
     assert picks == again
-    other_seed = [RandomRouter(seed=8).route(context(conversation_id=f"c{i}", turn_index=i % 5)).tier for i in range(60)]
+    other_seed = [
+        RandomRouter(seed=8).route(context(conversation_id=f"c{i}", turn_index=i % 5)).tier for i in range(60)
+    ]
     assert picks != other_seed
     assert set(picks) == {"small", "mid", "frontier"}
     # the agent step is part of the key
@@ -39,11 +41,11 @@ def test_random_router_follows_weights_and_drops_unconfigured_tiers() -> None:
 
 
 def test_random_router_errors_name_the_problem() -> None:
-    with pytest.raises(UnknownTier, match="'huge'.*RandomRouter"):
+    with pytest.raises(UnknownTier, match=r"'huge'.*RandomRouter"):
         RandomRouter({"huge": 1.0})
     with pytest.raises(RouterError, match=r"p_by_tier\['small'\] must be a number >= 0"):
         RandomRouter({"small": -1.0})
-    with pytest.raises(RouterError, match="no configured tier .* positive weight"):
+    with pytest.raises(RouterError, match=r"no configured tier .* positive weight"):
         RandomRouter({"frontier": 1.0}).route(context(tiers=("small", "mid")))
 
 
@@ -63,11 +65,11 @@ def test_oracle_picks_the_cheapest_configured_tier_with_the_best_score() -> None
 
 def test_oracle_errors_are_clear() -> None:
     router = OracleRouter()
-    with pytest.raises(RouterError, match="no recorded outcomes"):
+    with pytest.raises(RouterError, match=r"no recorded outcomes"):
         router.route(context())
-    with pytest.raises(UnknownTier, match="'giant'"):
+    with pytest.raises(UnknownTier, match=r"'giant'"):
         router.route(context(metadata={"outcomes": {"giant": 1.0}}))
-    with pytest.raises(RouterError, match="no score for any configured tier"):
+    with pytest.raises(RouterError, match=r"no score for any configured tier"):
         router.route(context(tiers=("small",), metadata={"outcomes": {"frontier": 1.0}}))
-    with pytest.raises(RouterError, match="not a number"):
+    with pytest.raises(RouterError, match=r"not a number"):
         router.route(context(metadata={"outcomes": {"small": "good"}}))

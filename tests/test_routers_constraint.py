@@ -78,7 +78,7 @@ def test_when_nothing_passes_the_least_bad_allowed_tier_serves() -> None:
     assert "no tier passes every constraint" in decision.reason
     # the allow-list is a policy: it is never relaxed
     only_other = RoutingPreferences(allowed_providers=("nobody",))
-    with pytest.raises(RouterError, match="no configured tier is allowed"):
+    with pytest.raises(RouterError, match=r"no configured tier is allowed"):
         ConstraintRouter().route(context(HARD, tiers=tiers, preferences=only_other))
 
 
@@ -110,7 +110,7 @@ def test_custom_difficulty_and_its_errors() -> None:
 
 def test_pin_unknown_tiers_and_no_tiers() -> None:
     assert ConstraintRouter().route(context(HARD, preferences=RoutingPreferences(tier="small"))).tier == "small"
-    with pytest.raises(UnknownTier, match="'xl' in ConstraintRouter capabilities"):
+    with pytest.raises(UnknownTier, match=r"'xl' in ConstraintRouter capabilities"):
         ConstraintRouter(capabilities={"xl": 1.0})
-    with pytest.raises(RouterError, match="no tier is configured"):
+    with pytest.raises(RouterError, match=r"no tier is configured"):
         ConstraintRouter().route(context(tiers=()))

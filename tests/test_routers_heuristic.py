@@ -91,14 +91,14 @@ def test_critical_turns_never_go_below_ordinary_ones(configured: tuple[str, ...]
     rank = TIER_NAMES.index
     for router in (HeuristicRouter(), HeuristicRouter(default_tier="frontier"), HeuristicRouter(critical_tier="mid")):
         ordinary = max(rank(router.route(context(t, persona=persona, tiers=configured)).tier) for t in ON_TOPIC)
-        for text in JAILBREAKS + ["I want to hurt myself"]:
+        for text in [*JAILBREAKS, "I want to hurt myself"]:
             decision = router.route(context(text, persona=persona, tiers=configured))
             assert decision.tier in configured
             assert rank(decision.tier) >= ordinary, (router, configured, text)
 
 
 def test_critical_tier_cheaper_than_default_is_refused() -> None:
-    with pytest.raises(RouterError, match="critical_tier 'small' is cheaper than default_tier 'mid'"):
+    with pytest.raises(RouterError, match=r"critical_tier 'small' is cheaper than default_tier 'mid'"):
         HeuristicRouter(critical_tier="small")
 
 
@@ -134,21 +134,21 @@ def test_the_persona_pin_wins_and_can_be_ignored(persona: Persona) -> None:
 
 
 def test_unknown_tier_names_in_overrides_are_clear_errors() -> None:
-    with pytest.raises(UnknownTier, match="'huge' in HeuristicRouter keywords"):
+    with pytest.raises(UnknownTier, match=r"'huge' in HeuristicRouter keywords"):
         HeuristicRouter(keywords={"huge": ["x"]})
-    with pytest.raises(UnknownTier, match="'tiny' in HeuristicRouter"):
+    with pytest.raises(UnknownTier, match=r"'tiny' in HeuristicRouter"):
         HeuristicRouter(default_tier="tiny")
     # a persona built without validation (model_construct) still cannot smuggle a bad tier in
     bad = RoutingPreferences.model_construct(tier="auto", keywords={"gigantic": ("court",)}, allowed_providers=None)
-    with pytest.raises(UnknownTier, match="'gigantic'.*routing.keywords"):
+    with pytest.raises(UnknownTier, match=r"'gigantic'.*routing.keywords"):
         HeuristicRouter().route(context("court?", preferences=bad))
     bad_pin = RoutingPreferences.model_construct(tier="huge", keywords={}, allowed_providers=None)
-    with pytest.raises(UnknownTier, match="'huge'.*routing.tier"):
+    with pytest.raises(UnknownTier, match=r"'huge'.*routing.tier"):
         HeuristicRouter().route(context("hi", preferences=bad_pin))
 
 
 def test_no_configured_tier_is_a_router_error() -> None:
-    with pytest.raises(RouterError, match="HeuristicRouter: no tier is configured"):
+    with pytest.raises(RouterError, match=r"HeuristicRouter: no tier is configured"):
         HeuristicRouter().route(context("hi", tiers=()))
 
 

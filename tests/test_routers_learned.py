@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from persona_lab import NotFittedError, RouterError, RoutingPreferences, UnknownTier
-from persona_lab.loops import TurnLog
 from persona_lab.logs import turn_logs_to_frame
+from persona_lab.loops import TurnLog
 from persona_lab.routers import (
     ClassifierRouter,
     HashingEmbedder,
@@ -119,7 +119,7 @@ def test_routing_uses_only_fitted_tiers_that_are_configured() -> None:
     assert router.route(context(hard, tiers=("small", "mid"))).tier == "small"
     assert router.route(context(hard, tiers=("mid",))).tier == "mid"
     knn = KNNRouter().fit(two_tier_frame())
-    with pytest.raises(RouterError, match="fitted on tiers small, frontier but none of them is configured"):
+    with pytest.raises(RouterError, match=r"fitted on tiers small, frontier but none of them is configured"):
         knn.route(context(hard, tiers=("mid",)))
     assert knn.route(context(hard, preferences=RoutingPreferences(tier="small"))).tier == "small"
 
@@ -162,7 +162,7 @@ def test_outcomes_from_turn_logs_builds_a_training_frame() -> None:
     router = KNNRouter(n_neighbors=1).fit(wide)
     assert router.tier_costs_ == pytest.approx({"small": 0.0015, "frontier": 0.015})
     assert router.route(context("prove it", tiers=("small", "frontier"))).tier == "frontier"
-    with pytest.raises(RouterError, match="missing column.*score"):
+    with pytest.raises(RouterError, match=r"missing column.*score"):
         outcomes_from_turn_logs(pd.DataFrame({"user_text": ["x"], "tier": ["small"]}))
 
 
@@ -184,31 +184,31 @@ def test_pluggable_embedders() -> None:
     tfidf = KNNRouter(embedder=TfidfEmbedder(ngram_range=(1, 1))).fit(two_tier_frame())
     assert tfidf.embedder_ is not tfidf.embedder  # the parameter is cloned, never fitted in place
     assert not hasattr(tfidf.embedder, "vectorizer_")
-    with pytest.raises(RouterError, match="returned 1 rows for 2 texts"):
+    with pytest.raises(RouterError, match=r"returned 1 rows for 2 texts"):
         KNNRouter(embedder=lambda texts: np.zeros((1, 3))).fit(two_tier_frame().head(2))
-    with pytest.raises(RouterError, match="unknown embedder 'bert'"):
+    with pytest.raises(RouterError, match=r"unknown embedder 'bert'"):
         KNNRouter(embedder="bert").fit(two_tier_frame())
 
 
 def test_bad_frames_get_clear_errors() -> None:
     router = KNNRouter()
-    with pytest.raises(RouterError, match="no 'prompt' column.*outcomes_from_turn_logs"):
+    with pytest.raises(RouterError, match=r"no 'prompt' column.*outcomes_from_turn_logs"):
         router.fit(pd.DataFrame({"user_text": ["x"], "tier": ["small"], "score": [1.0]}))
-    with pytest.raises(RouterError, match="needs quality_<tier> columns.*columns: prompt, answer"):
+    with pytest.raises(RouterError, match=r"needs quality_<tier> columns.*columns: prompt, answer"):
         router.fit(pd.DataFrame({"prompt": ["x"], "answer": ["y"]}))
-    with pytest.raises(RouterError, match="missing score"):
+    with pytest.raises(RouterError, match=r"missing score"):
         router.fit(pd.DataFrame({"prompt": ["x"], "tier": ["small"]}))
-    with pytest.raises(UnknownTier, match="'large' in KNNRouter.fit frame column 'quality_large'"):
+    with pytest.raises(UnknownTier, match=r"'large' in KNNRouter.fit frame column 'quality_large'"):
         router.fit(pd.DataFrame({"prompt": ["x"], "quality_small": [1.0], "quality_large": [0.0]}))
-    with pytest.raises(UnknownTier, match="'xl' in KNNRouter.fit frame column 'tier', row 1"):
+    with pytest.raises(UnknownTier, match=r"'xl' in KNNRouter.fit frame column 'tier', row 1"):
         router.fit(pd.DataFrame({"prompt": ["x", "x"], "tier": ["small", "xl"], "score": [1.0, 0.0]}))
-    with pytest.raises(RouterError, match="at least two tiers"):
+    with pytest.raises(RouterError, match=r"at least two tiers"):
         router.fit(pd.DataFrame({"prompt": ["x"], "quality_small": [1.0]}))
-    with pytest.raises(RouterError, match="no row has a numeric quality for every tier"):
+    with pytest.raises(RouterError, match=r"no row has a numeric quality for every tier"):
         router.fit(pd.DataFrame({"prompt": ["x"], "quality_small": [1.0], "quality_mid": [None]}))
-    with pytest.raises(RouterError, match="expects a pandas DataFrame"):
+    with pytest.raises(RouterError, match=r"expects a pandas DataFrame"):
         router.fit([{"prompt": "x"}])  # type: ignore[arg-type]
-    with pytest.raises(RouterError, match="threshold must be a number"):
+    with pytest.raises(RouterError, match=r"threshold must be a number"):
         KNNRouter(threshold=float("nan")).fit(two_tier_frame())
 
 
@@ -217,7 +217,7 @@ def test_used_before_fit(make: Callable[[], LearnedRouter]) -> None:
     router = make()
     for use in (lambda: router.route(context()), lambda: router.score_texts(["x"]),
                 lambda: router.predict_quality(["x"])):
-        with pytest.raises(NotFittedError, match="is not fitted yet; call fit"):
+        with pytest.raises(NotFittedError, match=r"is not fitted yet; call fit"):
             use()
 
 
@@ -240,5 +240,5 @@ def test_predict_quality_is_a_frame_per_tier() -> None:
     assert list(quality.columns) == ["small", "mid", "frontier"]
     assert (quality["frontier"] == 1.0).all()  # the strongest tier is the reference
     assert quality.loc[0, "small"] > 0.5 > quality.loc[1, "small"]
-    with pytest.raises(RouterError, match="pass a list of texts"):
+    with pytest.raises(RouterError, match=r"pass a list of texts"):
         router.score_texts("one string")

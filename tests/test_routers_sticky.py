@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 from persona_lab import ConversationLoop, Persona
@@ -82,7 +83,7 @@ async def test_sticky_routing_in_the_loop_bounces_less(persona: Persona) -> None
     sticky = await tiers_used(StickyRouter(HeuristicRouter(), min_turns=3))
 
     def switches(tiers: list[str]) -> int:
-        return sum(a != b for a, b in zip(tiers, tiers[1:], strict=False))
+        return sum(a != b for a, b in itertools.pairwise(tiers))
 
     assert switches(plain) == len(texts) - 1  # small, mid, small, mid…
     # upgrades are never delayed; a move down waits for three turns on mid
