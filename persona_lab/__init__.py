@@ -90,6 +90,12 @@ _EXPORTS: dict[str, str] = {
     "read_turn_logs": "persona_lab.logs",
     "turn_logs_to_frame": "persona_lab.logs",
     "TURN_LOG_COLUMNS": "persona_lab.logs",
+    # widgets (ipywidgets and plotly load only when one is used)
+    "ChatWidget": "persona_lab.widgets",
+    "RunWidget": "persona_lab.widgets",
+    "CostChart": "persona_lab.widgets",
+    "TurnLogTable": "persona_lab.widgets",
+    "TurnLogPanel": "persona_lab.widgets",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -182,3 +188,4 @@ if TYPE_CHECKING:
         TierRegistry,
         Usage,
     )
+    from persona_lab.widgets import ChatWidget, CostChart, RunWidget, TurnLogPanel, TurnLogTable
