@@ -550,3 +550,39 @@ def test_the_ask_panel_shows_at_most_three_options() -> None:
     panel.option_buttons[0].click()
     panel.free_text.value = "late"
     assert taken == ["c"]
+
+
+async def test_tool_calls_in_a_chat_turn_show_as_notes_above_the_answer(persona: Persona, make_tiers: Any) -> None:
+    @tool
+    def deadline_calculator(days: int) -> str:
+        """Add days to today.
+
+        Args:
+            days: how many days
+        """
+        return f"{days} days from today is the 14th"
+
+    call = ToolCall("c1", "deadline_calculator", json.dumps({"days": 14}))
+    backend = ScriptedBackend([ScriptedResponse("Checking the date.", tool_calls=(call,)), "Reply by the 14th."])
+    loop = ConversationLoop(
+        persona, make_tiers(mid=backend), FixedRouter("mid"), toolbox=Toolbox([deadline_calculator])
+    )
+    widget = ChatWidget(loop)
+    widget.send("When is the deadline?")
+    await widget.task
+    final = bubbles(widget)[-1]
+    assert answer_text(final) == "Reply by the 14th."
+    assert 'data-kind="tool-call"' in final and "deadline_calculator" in final and "&quot;days&quot;: 14" in final
+    assert "14 days from today is the 14th" in final and "Checking the date." in final
+    assert final.index("Checking the date.") < final.index('class="plab-answer"')
+
+
+def test_the_widgets_subpackage_exports_exactly_its_all() -> None:
+    import sys
+
+    import persona_lab.widgets as widgets
+
+    public = {n for n in vars(widgets) if not n.startswith("_") and n != "annotations"}
+    modules = {n for n in public if isinstance(getattr(widgets, n), type(sys))}
+    assert widgets.__all__ == sorted(widgets.__all__, key=lambda n: (not n.isupper(), n))
+    assert set(widgets.__all__) == public - modules
