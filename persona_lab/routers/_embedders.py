@@ -1,7 +1,8 @@
 """Text embedders for learned routers: offline defaults and the pluggable interface.
 
 An embedder is any callable ``texts -> matrix`` with one row per text: a NumPy array or a
-SciPy sparse matrix. sentence-transformers (``SentenceTransformer(...).encode``), an OpenAI
+SciPy sparse matrix. Rows are L2-normalised after the call unless the embedder has a
+``normalized = True`` attribute. sentence-transformers (``SentenceTransformer(...).encode``), an OpenAI
 embeddings call or anything else fits. The two defaults here need no model download:
 :class:`TfidfEmbedder` (fitted on the training prompts) and :class:`HashingEmbedder` (no fit).
 Both are row-independent: a text embeds the same alone or in a batch.
@@ -31,6 +32,8 @@ Embedder = Callable[[Sequence[str]], Any]
 class TfidfEmbedder(BaseEstimator):  # type: ignore[misc]
     """TF-IDF over words and word pairs, fitted on the training prompts; rows are L2-normalised."""
 
+    normalized = True
+
     def __init__(self, *, max_features: int | None = 50_000, ngram_range: tuple[int, int] = (1, 2),
                  sublinear_tf: bool = True, min_df: int = 1):
         self.max_features = max_features
@@ -58,6 +61,8 @@ class TfidfEmbedder(BaseEstimator):  # type: ignore[misc]
 
 class HashingEmbedder(BaseEstimator):  # type: ignore[misc]
     """Hashed word and word-pair counts (no vocabulary, no fit needed); rows are L2-normalised."""
+
+    normalized = True
 
     def __init__(self, *, n_features: int = 2**18, ngram_range: tuple[int, int] = (1, 2)):
         self.n_features = n_features
@@ -104,6 +109,8 @@ def embed(embedder: Embedder, texts: Sequence[str], who: str) -> Any:
             raise RouterError(f"{who}: the embedder returned an array of shape {out.shape}; expected (texts, dim)")
     if out.shape[0] != len(texts):
         raise RouterError(f"{who}: the embedder returned {out.shape[0]} rows for {len(texts)} texts")
+    if getattr(embedder, "normalized", False) is True:
+        return out  # the embedder says its rows are unit length already
     if sp.issparse(out):
         return normalize(out, norm="l2", copy=False)
     norms = np.sqrt((out * out).sum(axis=1))  # reduced row by row: the same alone or in a batch
