@@ -86,8 +86,20 @@ def measure(route: Callable[[RoutingContext], object], ctxs: list[RoutingContext
     return samples
 
 
+async def review_latency(ctx: RoutingContext) -> list[float]:
+    cascade = CascadeRouter()
+    answers = ["Write to your landlord first and keep dated photos of the damp. Confidence: 0.8", "I don't know."]
+    samples = []
+    for i in range(400):
+        decision = cascade.route(ctx)
+        start = time.perf_counter_ns()
+        await cascade.review(ctx, decision, answers[i % 2])
+        samples.append((time.perf_counter_ns() - start) / 1000)
+    return samples
+
+
 def training_frames(limit: int) -> tuple[pd.DataFrame, list[str], str]:
-    files = sorted(glob.glob(str(DATA / "mmlu" / "*.csv"))) + [str(DATA / "gsm8k" / "gsm8k_responses.csv")]
+    files = [*sorted(glob.glob(str(DATA / "mmlu" / "*.csv"))), str(DATA / "gsm8k" / "gsm8k_responses.csv")]
     files = [f for f in files if Path(f).exists()]
     if files:
         frames = [pd.read_csv(f, usecols=["prompt", WEAK, STRONG]) for f in files]
@@ -99,7 +111,7 @@ def training_frames(limit: int) -> tuple[pd.DataFrame, list[str], str]:
         train, test = wide.iloc[:limit], wide.iloc[limit:]
         return train, list(test["prompt"].iloc[:400]), f"RouteLLM MMLU+GSM8K ({len(train)} training prompts)"
     rng = random.Random(0)
-    words = "landlord deposit damp mould notice tribunal repair prove derive integral matrix cat lamp".split()
+    words = ["landlord", "deposit", "damp", "mould", "notice", "tribunal", "repair", "prove", "derive", "matrix"]
     prompts = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 40))) for _ in range(limit + 400)]
     quality = np.array([[float("prove" not in p), 1.0] for p in prompts])
     wide = pd.DataFrame({"prompt": prompts, "quality_small": quality[:, 0], "quality_frontier": quality[:, 1]})
@@ -128,19 +140,9 @@ def main() -> None:
     print(row("HeuristicRouter (rule-based)", measure(HeuristicRouter().route, chat, args.rounds), 50))
     print(row("CascadeRouter.route", measure(CascadeRouter().route, chat, args.rounds), 50))
     print(row("ConstraintRouter", measure(ConstraintRouter().route, chat, args.rounds), 100))
-    print(row("StickyRouter(ConstraintRouter)", measure(StickyRouter(ConstraintRouter()).route, chat, args.rounds), 100))
-
-    cascade = CascadeRouter()
-    review_ctx = chat[2]
-    decision = cascade.route(review_ctx)
-    answers = ["Write to your landlord first and keep dated photos of the damp. Confidence: 0.8", "I don't know."]
-    review = [
-        (time.perf_counter_ns(), asyncio.run(cascade.review(review_ctx, decision, answers[i % 2])),
-         time.perf_counter_ns())
-        for i in range(200)
-    ]
-    review_us = [(end - start) / 1000 for start, _, end in review]
-    print(row("CascadeRouter.review (rules, +loop)", review_us, 2000))
+    sticky = StickyRouter(ConstraintRouter())
+    print(row("StickyRouter(ConstraintRouter)", measure(sticky.route, chat, args.rounds), 100))
+    print(row("CascadeRouter.review (rule checks)", asyncio.run(review_latency(chat[2])), 2000))
 
     train, test, source = training_frames(args.train)
     print(f"\nlearned routers fitted on {source}; {len(test)} held-out prompts, two tiers (small, frontier)")
