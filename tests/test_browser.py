@@ -18,8 +18,10 @@ import pytest
 from persona_lab.widgets.testing import (
     JupyterLab,
     LabPage,
+    alive,
     chromium,
     chromium_available,
+    descendants,
     jupyterlab_server,
     write_notebook,
 )
@@ -65,10 +67,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
         if os.environ.get("CI"):
             pytest.fail(f"the browser tests must run in CI, but {problem}")
         pytest.skip(problem)
+    started: set[int] = set()
     with jupyterlab_server(tmp_path_factory.mktemp("lab")) as server:
         yield server
-    with pytest.raises(ProcessLookupError):  # the server and its kernels are gone
-        os.killpg(server.pid, 0)
+        started.update(descendants(server.pid))  # kernels of the tests that ran
+    assert not alive(server.pid)
+    assert started and [pid for pid in started if alive(pid)] == []  # no kernel left behind
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +129,23 @@ def test_chat_streams_an_answer_and_updates_the_cost_chart(lab: JupyterLab, lab_
     page.wait_for_selector(".plab-cost-chart .js-plotly-plot .bars path", timeout=20_000)
     assert page.locator(".plab-chat-input input").last.is_enabled()
 
+    # the Send button works too (its click blurs the box, which also commits the text): one turn only
+    field = page.locator(".plab-chat-input input").last
+    field.fill("And the deposit scheme?")
+    page.locator("button.plab-chat-send").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.plab-assistant-turn .plab-bubble[data-status=\"done\"]').length === 2",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(300)
+    assert page.locator(".plab-assistant-turn").count() == 2 and page.locator(".plab-user-turn").count() == 2
+    assert "2 turns" in page.inner_text(".plab-chat-total")
+
     # a later "cell" can await the task the widget started
     out = lab_page.execute("log = await chat.task\nprint(log.tier, chat.view.flushes, chat.view.changes)")
     tier, flushes, changes = out.split()
     assert tier == "small" and 1 < int(flushes) < int(changes)
+    assert lab_page.execute("print(len(chat.turn_logs), len(backend.requests))").split() == ["2", "2"]
     lab_page.screenshot(ARTIFACTS / "chat-with-cost-chart.png")
 
 

@@ -30,8 +30,10 @@ __all__ = [
     "CHROMIUM_PATH",
     "JupyterLab",
     "LabPage",
+    "alive",
     "chromium",
     "chromium_available",
+    "descendants",
     "free_port",
     "jupyterlab_server",
     "write_notebook",
@@ -103,23 +105,49 @@ def _get(url: str, timeout_s: float = 2.0) -> int:
         return 0
 
 
-def _group_alive(pgid: int) -> bool:
+def descendants(pid: int) -> list[int]:
+    """Process ids of every live descendant of ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = entry.read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may contain spaces and parentheses
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry.parent.name)] = int(fields[1])
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        found.extend(children)
+        frontier.extend(children)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a zombie counts as gone)."""
     try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return not Path("/proc").exists()
+    return state[state.rindex(")") + 2] != "Z"
 
 
 @contextlib.contextmanager
 def jupyterlab_server(root: Path, *, startup_timeout_s: float = 60.0) -> Iterator[JupyterLab]:
     """Run JupyterLab serving ``root`` on a free port; stop it (and its kernels) on exit.
 
-    The server runs in its own session, so its process id is also the group id of every
-    kernel it starts; on exit the server is sent SIGTERM by pid, and whatever of its group is
-    still alive after 15 s gets SIGKILL. Nothing of it survives the block.
+    On exit the server gets SIGTERM by its process id (it shuts its kernels down); the server,
+    and any of the processes it started (kernels, noted by id just before) that are still alive
+    after 15 s, get SIGKILL by id. Nothing of it survives the block.
     """
     root = Path(root)
     state = root / ".jupyter-state"
@@ -183,7 +211,7 @@ def jupyterlab_server(root: Path, *, startup_timeout_s: float = 60.0) -> Iterato
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    pgid = process.pid
+    started = descendants(process.pid)
     if process.poll() is None:
         os.kill(process.pid, signal.SIGTERM)
         try:
@@ -191,11 +219,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
-    deadline = time.monotonic() + 5
-    while _group_alive(pgid) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _group_alive(pgid):
-        os.killpg(pgid, signal.SIGKILL)
+    for pid in started:
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def chromium_available() -> str | None:
