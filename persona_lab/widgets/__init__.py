@@ -5,6 +5,14 @@ once (``widget.task`` keeps the handle). Importing this subpackage imports ipywi
 ``persona-lab[widgets]`` extra installs it with plotly and anywidget.
 """
 
+try:
+    import ipywidgets as _ipywidgets  # noqa: F401
+except ImportError as _exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "persona_lab.widgets needs ipywidgets (and plotly, anywidget for the cost chart): "
+        "pip install 'persona-lab[widgets]'"
+    ) from _exc
+
 from persona_lab.widgets._ask_user import AskUserPanel
 from persona_lab.widgets._chat import ChatWidget
 from persona_lab.widgets._markdown import render_markdown

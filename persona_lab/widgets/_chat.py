@@ -201,14 +201,14 @@ class ChatWidget(w.VBox):  # type: ignore[misc]
         self.status.value = ""
         self.text.value = ""
         bubble = _Bubble()
-        html = w.HTML()
-        html.add_class("plab-assistant-turn")
-        view = ThrottledView(html, bubble.render, interval_s=self.flush_interval_s)
+        bubble_html = w.HTML()
+        bubble_html.add_class("plab-assistant-turn")
+        view = ThrottledView(bubble_html, bubble.render, interval_s=self.flush_interval_s)
         self.view = view
         view.flush()
         user = w.HTML(render_user_html(text))
         user.add_class("plab-user-turn")
-        self.messages.children = (*self.messages.children, user, html)
+        self.messages.children = (*self.messages.children, user, bubble_html)
         try:
             async for event in self.loop.turn(self.conversation, text, metadata=self.metadata):
                 self._apply(bubble, view, event)
