@@ -37,6 +37,7 @@ from persona_lab.widgets import (
     TurnLogPanel,
     TurnLogTable,
     cost_series,
+    format_usd,
     render_markdown,
     render_turn_html,
 )
@@ -247,6 +248,7 @@ async def test_a_conversation_with_history_shows_its_turns(persona: Persona, mak
     widget = ChatWidget(loop, conversation)
     shown = bubbles(widget)
     assert len(shown) == 2 and "earlier question" in shown[0] and answer_text(shown[1]) == "earlier answer"
+    assert ">small<" in shown[1] and f"{format_usd(conversation.cost_usd)} · " in shown[1]
     assert "$" in widget.total.value and "1 turn " in widget.total.value
 
 

@@ -29,6 +29,7 @@ from persona_lab.widgets._background import TaskSlot
 from persona_lab.widgets._render import (
     WIDGET_CSS,
     BubbleStatus,
+    format_usd,
     render_assistant_html,
     render_cost_total_html,
     render_error_html,
@@ -53,6 +54,7 @@ class _Bubble:
     turn_log: TurnLog | None = None
     status: BubbleStatus = "streaming"
     error: str | None = None
+    detail: str | None = None
 
     def render(self) -> str:
         return render_assistant_html(
@@ -63,6 +65,7 @@ class _Bubble:
             turn_log=self.turn_log,
             status=self.status,
             error=self.error,
+            detail=self.detail,
         )
 
 
@@ -286,5 +289,7 @@ class ChatWidget(w.VBox):  # type: ignore[misc]
         bubbles: list[w.Widget] = []
         for turn in self.conversation.turns:
             bubbles.append(w.HTML(render_user_html(turn.user_text)))
-            bubbles.append(w.HTML(_Bubble(answer=turn.answer, tier=turn.tier or None, status="done").render()))
+            detail = f"{format_usd(turn.cost_usd)} · {turn.tokens} tokens · earlier turn"
+            bubble = _Bubble(answer=turn.answer, tier=turn.tier or None, status="done", detail=detail)
+            bubbles.append(w.HTML(bubble.render()))
         self.messages.children = tuple(bubbles)

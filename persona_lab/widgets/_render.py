@@ -150,11 +150,12 @@ def render_assistant_html(
     turn_log: TurnLog | None = None,
     status: BubbleStatus = "streaming",
     error: str | None = None,
+    detail: str | None = None,
 ) -> str:
     """An assistant bubble: notes (tools, retries; already HTML), the Markdown answer, a meta line.
 
-    While streaming, the meta line shows the chosen tier and model; once the turn is done it is
-    :func:`render_turn_html` of the turn log.
+    While streaming, the meta line shows the chosen tier and model (and ``detail``, default the
+    status); once the turn is done it is :func:`render_turn_html` of the turn log.
     """
     body = render_markdown(answer)
     if not body and status == "streaming":
@@ -165,7 +166,7 @@ def render_assistant_html(
         meta_parts = [tier_badge_html(tier)] if tier else []
         if model:
             meta_parts.append(f'<span class="plab-model">{_e(model)}</span>')
-        meta_parts.append(f'<span class="plab-state">{_e(status)}</span>')
+        meta_parts.append(f'<span class="plab-state">{_e(detail or status)}</span>')
         meta = f'<div class="plab-meta">{"".join(meta_parts)}</div>'
     extra = ""
     if status == "stopped":
