@@ -7,7 +7,7 @@ first use (PEP 562), so importing the conversation loop stays fast.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing
 
 from persona_lab.routers._cascade import CascadeRouter
 from persona_lab.routers._constraint import DEFAULT_CAPABILITIES, ConstraintRouter
@@ -91,7 +91,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'persona_lab.routers' has no attribute {name!r}")
@@ -104,7 +104,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from persona_lab.routers._classifier import ClassifierRouter
     from persona_lab.routers._embedders import HashingEmbedder, TfidfEmbedder
     from persona_lab.routers._knn import KNNRouter
