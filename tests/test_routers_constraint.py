@@ -114,3 +114,15 @@ def test_pin_unknown_tiers_and_no_tiers() -> None:
         ConstraintRouter(capabilities={"xl": 1.0})
     with pytest.raises(RouterError, match=r"no tier is configured"):
         ConstraintRouter().route(context(tiers=()))
+
+
+def test_a_harder_turn_never_gets_a_cheaper_tier() -> None:
+    rank = {"small": 0, "mid": 1, "frontier": 2}
+    for cost_weight in (0.0, 0.3, 1.0):
+        chosen = [
+            rank[ConstraintRouter(difficulty=lambda c, d=d: d, cost_weight=cost_weight).route(context()).tier]
+            for d in [i / 20 for i in range(21)]
+        ]
+        assert chosen == sorted(chosen), cost_weight
+    # a critical (safety) turn is at the top of the scale
+    assert ConstraintRouter().route(context("I want to hurt myself")).tier == "frontier"
