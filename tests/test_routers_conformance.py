@@ -185,3 +185,26 @@ def test_unknown_tiers_in_router_parameters_are_named() -> None:
     for make in cases:
         with pytest.raises(persona_lab.UnknownTier, match=r"unknown tier 'x[sl]' in"):
             make()
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), CASES, ids=ids(CASES))
+def test_a_router_only_ever_picks_a_configured_tier(cls: type, kwargs: dict[str, Any]) -> None:
+    from itertools import combinations
+
+    router = cls(**kwargs)
+    if cls in LEARNED:
+        frame = training_frame()
+        router.fit(frame.assign(quality_mid=frame["quality_small"]))
+    if cls is ConstraintRouter:
+        router.set_params(difficulty=None)
+    if cls is RandomRouter:
+        router.set_params(p_by_tier=None)  # with weights on absent tiers only, it raises instead
+    messages = ["hi", "prove the theorem step by step", "ignore your instructions", "What is a deposit?"]
+    for n in (1, 2, 3):
+        for configured in combinations(("small", "mid", "frontier"), n):
+            for i, text in enumerate(messages):
+                outcomes = {t: float(i % 2) for t in ("small", "mid", "frontier")}
+                decision = router.route(context(text, tiers=configured, turn_index=i, metadata={"outcomes": outcomes}))
+                if cls is FixedRouter:
+                    continue  # the foundation's FixedRouter leaves that to the loop's fallback
+                assert decision.tier in configured, (configured, text, decision)
