@@ -123,6 +123,13 @@ def test_persona_keywords_and_router_keywords(persona: Persona) -> None:
     assert own.route(context("ta, what next with the repairs?", persona=persona)).tier == "mid"
 
 
+def test_with_a_small_default_small_keywords_do_not_hide_reasoning(persona: Persona) -> None:
+    router = HeuristicRouter(default_tier="small")
+    assert router.route(context("thanks, now compare section 8 and 21 step by step", persona=persona)).tier == "frontier"
+    assert router.route(context("thanks!", persona=persona)).tier == "small"
+    assert router.route(context("Can I go to court?", persona=persona)).tier == "frontier"
+
+
 def test_the_persona_pin_wins_and_can_be_ignored(persona: Persona) -> None:
     pinned = persona.model_copy(update={"routing": RoutingPreferences(tier="small")})
     assert HeuristicRouter().route(context(JAILBREAKS[0], persona=pinned)).tier == "small"
@@ -155,7 +162,7 @@ def test_no_configured_tier_is_a_router_error() -> None:
 def test_rules_are_readable() -> None:
     rules = HeuristicRouter().describe_rules()
     assert [r.split(":")[0] for r in rules] == [
-        "1. pinned", "2. safety", "3. identity", "4. keywords for tiers at or above mid (persona routing.keywords + "
+        "1. pinned", "2. safety", "3. identity", "4. keywords for tiers above mid (persona routing.keywords + "
         "router keywords) → that tier", "5. long", "6. reasoning", "7. small_talk",
-        "8. keywords for tiers below mid", "9. default → mid",
+        "8. keywords for mid and below", "9. default → mid",
     ]

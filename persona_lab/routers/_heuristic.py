@@ -53,13 +53,13 @@ class HeuristicRouter(RouterParams):
 
     1. ``pinned``: the persona's ``routing.tier`` (when ``respect_pin``);
     2. ``safety`` then 3. ``identity``: safety risks and persona attacks go to ``critical_tier``;
-    4. keywords (the persona's ``routing.keywords`` plus ``keywords``) for tiers at or above
+    4. keywords (the persona's ``routing.keywords`` plus ``keywords``) for tiers above
        ``default_tier``, strongest tier first;
     5. ``long``: a message of ``long_message_tokens`` or more goes to ``complex_tier``;
     6. ``reasoning``: reasoning, code or maths goes to ``complex_tier``;
     7. ``small_talk``: a message of at most ``small_talk_max_words`` small-talk words goes to
        ``small_talk_tier``;
-    8. keywords for tiers below ``default_tier`` count as extra small talk for that tier: a
+    8. keywords for ``default_tier`` and below count as extra small talk for that tier: a
        message of at most ``small_talk_max_words`` words made only of small-talk words and those
        keywords goes there ("thanks, and what about my deposit?" is not sent down);
     9. ``default``: everything else goes to ``default_tier``.
@@ -126,12 +126,12 @@ class HeuristicRouter(RouterParams):
             f"emergencies) → {c}",
             f"3. identity: {len(self.identity_patterns)} patterns (ignore your instructions, drop the act, "
             f"system prompt, are you an AI) → {c}",
-            f"4. keywords for tiers at or above {d} (persona routing.keywords + router keywords) → that tier",
+            f"4. keywords for tiers above {d} (persona routing.keywords + router keywords) → that tier",
             f"5. long: messages of {self.long_message_tokens}+ tokens → {x}",
             f"6. reasoning: {len(self.reasoning_patterns)} patterns (step by step, prove, compare, …), "
             f"code or maths → {x}",
             f"7. small_talk: the whole message is at most {self.small_talk_max_words} small-talk words → {s}",
-            f"8. keywords for tiers below {d}: a short message of only small talk and those keywords → that tier",
+            f"8. keywords for {d} and below: a short message of only small talk and those keywords → that tier",
             f"9. default → {d}",
         ]
 
@@ -145,10 +145,10 @@ class HeuristicRouter(RouterParams):
         return merged
 
     def _keyword_hit_up(self, text: str, merged: Mapping[str, list[str]]) -> _Hit | None:
-        """Keywords of tiers at or above the default tier: any whole-word match, strongest first."""
+        """Keywords of tiers above the default tier: any whole-word match, strongest first."""
         default_rank = TIER_RANK[self.default_tier]
         for tier in sorted(merged, key=TIER_RANK.__getitem__, reverse=True):
-            if TIER_RANK[tier] < default_rank:
+            if TIER_RANK[tier] <= default_rank:
                 continue
             match = first_match(compile_phrases(tuple(merged[tier])), text)
             if match is not None:
@@ -156,7 +156,7 @@ class HeuristicRouter(RouterParams):
         return None
 
     def _keyword_hit_down(self, words: list[str], merged: Mapping[str, list[str]]) -> _Hit | None:
-        """Keywords of tiers below the default tier count as extra small talk for that tier.
+        """Keywords of the default tier and below count as extra small talk for that tier.
 
         The message must be short and made only of small-talk words and that tier's keywords,
         so "thanks, and what about my deposit?" is not sent down.
@@ -165,7 +165,7 @@ class HeuristicRouter(RouterParams):
             return None
         default_rank = TIER_RANK[self.default_tier]
         for tier in sorted(merged, key=TIER_RANK.__getitem__):
-            if TIER_RANK[tier] >= default_rank:
+            if TIER_RANK[tier] > default_rank:
                 continue
             extra = {w for phrase in merged[tier] for w in words_of(phrase)}
             if any(w in extra for w in words) and all(w in extra or w in self.small_talk_words for w in words):

@@ -5,6 +5,8 @@ A learned router predicts each fitted tier's quality for a text and picks the be
 from 0 (cheapest candidate) to 1 (dearest). With two candidates that is exactly the agreed
 threshold rule: the stronger tier iff ``score = q_strong − q_weak >= threshold``. With three,
 the middle tier sits at its relative cost, so ``threshold`` acts as the cost weight λ.
+Relative costs come from the training frame's ``cost_<tier>`` columns, else from the
+configured tiers' prices, else from tier order (0, ½, 1).
 """
 
 from __future__ import annotations
