@@ -125,7 +125,8 @@ def test_persona_keywords_and_router_keywords(persona: Persona) -> None:
 
 def test_with_a_small_default_small_keywords_do_not_hide_reasoning(persona: Persona) -> None:
     router = HeuristicRouter(default_tier="small")
-    assert router.route(context("thanks, now compare section 8 and 21 step by step", persona=persona)).tier == "frontier"
+    text = "thanks, now compare section 8 and 21 step by step"
+    assert router.route(context(text, persona=persona)).tier == "frontier"
     assert router.route(context("thanks!", persona=persona)).tier == "small"
     assert router.route(context("Can I go to court?", persona=persona)).tier == "frontier"
 
