@@ -215,11 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:
         print(f"cannot run: {problem}", file=sys.stderr)
         return 2
-    configs = [(int(r), 0.05) for r in args.rates.split(",")]
+    # (rate, flush interval, tokens); the first one only warms the page and kernel up
+    configs = [(200, 0.05, 200)] + [(int(r), 0.05, args.tokens) for r in args.rates.split(",")]
     if args.unbatched_rate:
-        configs.append((args.unbatched_rate, 0.0))
+        configs.append((args.unbatched_rate, 0.0, args.tokens))
     cells = [SETUP]
-    cells += [f"w{i} = chat_for({rate}, {args.tokens}, {interval})\nw{i}" for i, (rate, interval) in enumerate(configs)]
+    cells += [f"w{i} = chat_for({rate}, {n}, {interval})\nw{i}" for i, (rate, interval, n) in enumerate(configs)]
     cells.append("runner = run_widget()\nrunner")
     cells.append("echo = echo_widget()\necho")
     started = time.monotonic()
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             print("notebook failed:", errors, file=sys.stderr)
             return 1
         page.wait_for_function(f"() => document.querySelectorAll('.plab-chat').length === {len(configs)}")
-        chat = [measure_chat(lab_page, i, rate, args.tokens, interval) for i, (rate, interval) in enumerate(configs)]
+        chat = [measure_chat(lab_page, i, rate, n, interval) for i, (rate, interval, n) in enumerate(configs)][1:]
         resume = measure_resume(lab_page, 0, args.resume_trials)
     header = list(chat[0])
     print(f"Chat streaming in Chromium ({args.tokens} tokens per answer):")
