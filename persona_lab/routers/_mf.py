@@ -71,6 +71,10 @@ class MatrixFactorizationRouter(LearnedRouter):
         self.threshold = threshold
         self.respect_pin = respect_pin
 
+    @property
+    def name(self) -> str:
+        return "mf"
+
     def _validate_params(self) -> None:
         super()._validate_params()
         for name in ("dim", "epochs"):
