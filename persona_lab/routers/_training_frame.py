@@ -58,7 +58,7 @@ def _long_to_wide(frame: pd.DataFrame, who: str) -> pd.DataFrame:
     if len(bad):
         row = bad.index[0]
         raise UnknownTier(str(bad.iloc[0]), where=f"{who}.fit frame column 'tier', row {row}")
-    data = frame[frame["tier"].notna() & frame["score"].notna()]
+    data = frame[frame["prompt"].notna() & frame["tier"].notna() & frame["score"].notna()]
     score = pd.to_numeric(data["score"], errors="coerce")
     if score.isna().any():
         row = score[score.isna()].index[0]
