@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -134,9 +135,10 @@ async def test_review_without_the_loop() -> None:
     assert decision.tier == "small"
     verdict = await router.review(ctx, decision, "")
     assert (verdict.accept, verdict.escalate_to) == (False, "mid") and "empty" in verdict.reason
-    verdict = await router.review(ctx, decision, "I cannot help with that.")
-    assert (verdict.accept, verdict.escalate_to) == (False, "frontier")  # it remembers mid answered
-    verdict = await router.review(ctx, decision, "")
+    on_mid = dataclasses.replace(decision, tier="mid")  # the loop says which tier answered
+    verdict = await router.review(ctx, on_mid, "I cannot help with that.")
+    assert (verdict.accept, verdict.escalate_to) == (False, "frontier")
+    verdict = await router.review(ctx, dataclasses.replace(decision, tier="frontier"), "")
     assert verdict.accept and "strongest configured tier" in verdict.reason
     assert CascadeRouter(start_tier="mid").route(ctx).tier == "mid"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from persona_lab._errors import BudgetExceeded, PersonaLabError, RouterError, UsageError
@@ -317,7 +317,8 @@ class ConversationLoop:
             review = getattr(self.router, "review", None)
             if review is None or escalations >= 2:
                 return
-            verdict: Verdict = await review(context, decision, result.text)
+            answered = replace(decision, tier=result.tier)  # the tier that produced this answer
+            verdict: Verdict = await review(context, answered, result.text)
             if verdict.cost_usd is not None:
                 state.extra_cost.append(verdict.cost_usd)
             target = verdict.escalate_to
@@ -526,6 +527,4 @@ class ConversationLoop:
 
 
 def _escalated(attempt: Attempt) -> Attempt:
-    from dataclasses import replace
-
     return replace(attempt, outcome="escalated")

@@ -7,7 +7,6 @@ the target tier; the user sees only the accepted answer.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from persona_lab._errors import RouterError
@@ -23,9 +22,6 @@ from persona_lab.routers._tier_choice import (
 from persona_lab.routers._verifiers import Check, RuleVerifier, Verifier
 
 __all__ = ["CascadeRouter"]
-
-_Key = tuple[str, int, int | None]
-_LEDGER_SIZE = 4096
 
 
 class CascadeRouter(RouterParams):
@@ -44,9 +40,8 @@ class CascadeRouter(RouterParams):
     respect_pin:
         Follow the persona's pinned tier (and never escalate it).
 
-    The strongest configured tier's answers are accepted without review. ``review`` is told
-    the turn's original decision, so the router remembers per (conversation, turn, step) which
-    tier it escalated to last; ``route`` resets that entry and at most 4,096 are kept.
+    The strongest configured tier's answers are accepted without review. The loop tells
+    ``review`` which tier produced the answer (``decision.tier``), so the router keeps no state.
     """
 
     def __init__(
@@ -62,7 +57,6 @@ class CascadeRouter(RouterParams):
         self.escalation = escalation
         self.respect_pin = respect_pin
         self._params_changed()
-        self._ledger: OrderedDict[_Key, str] = OrderedDict()
 
     def _params_changed(self) -> None:
         if self.start_tier is not None:
@@ -80,13 +74,8 @@ class CascadeRouter(RouterParams):
     def name(self) -> str:
         return "cascade"
 
-    @staticmethod
-    def _key(context: RoutingContext) -> _Key:
-        return (context.conversation_id, context.turn_index, context.step_index)
-
     def route(self, context: RoutingContext) -> RoutingDecision:
         configured = configured_tiers(context, "CascadeRouter")
-        self._ledger.pop(self._key(context), None)
         if self.respect_pin:
             pinned = pinned_tier(context, "CascadeRouter")
             if pinned is not None:
@@ -108,8 +97,7 @@ class CascadeRouter(RouterParams):
         if decision.features.get("rule") == "pinned":
             return Verdict(True, "the persona pins this tier; no review")
         configured = configured_tiers(context, "CascadeRouter")
-        key = self._key(context)
-        tier = self._ledger.get(key, decision.tier)
+        tier = decision.tier
         target = self._escalation_target(tier, configured)
         if target is None:
             return Verdict(True, f"{tier} is the strongest configured tier; accepted without review")
@@ -127,10 +115,6 @@ class CascadeRouter(RouterParams):
         if failed is None:
             reasons = "; ".join(c.reason for c in checks) or "no verifiers"
             return Verdict(True, f"{tier} answer accepted: {reasons}", None, cost, input_tokens, output_tokens)
-        self._ledger[key] = target
-        self._ledger.move_to_end(key)
-        while len(self._ledger) > _LEDGER_SIZE:
-            self._ledger.popitem(last=False)
         return Verdict(
             False, f"{tier} answer failed: {failed.reason}; escalating to {target}", target, cost,
             input_tokens, output_tokens,

@@ -26,9 +26,10 @@ Feature = float | int | str | bool | None
 class RoutingContext:
     """Everything a router may use to choose a tier for one turn or agent step.
 
-    ``history`` is every finished turn of the conversation, oldest first (a read-only view). ``tiers`` holds only configured tiers. ``prompt_tokens``
-    estimates the whole prompt (persona block, summary, memories, history and the current
-    message). ``metadata`` carries caller labels such as a benchmark item id.
+    ``history`` is every finished turn of the conversation, oldest first (a read-only view).
+    ``tiers`` holds only configured tiers. ``prompt_tokens`` estimates the whole prompt (persona
+    block, summary, memories, history and the current message). ``metadata`` carries caller
+    labels such as a benchmark item id.
     """
 
     conversation_id: str
@@ -107,7 +108,10 @@ class Router(Protocol):
 
 @runtime_checkable
 class EscalatingRouter(Router, Protocol):
-    """A router that reviews each answer after generation and may ask for a stronger tier."""
+    """A router that reviews each answer after generation and may ask for a stronger tier.
+
+    ``review`` gets the turn's decision with ``tier`` set to the tier that produced ``answer``.
+    """
 
     async def review(self, context: RoutingContext, decision: RoutingDecision, answer: str) -> Verdict: ...
 
