@@ -1,0 +1,93 @@
+"""Benchmarks: recorded-outcome suites, replay through the real loop, router comparison."""
+
+from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, label_routers
+from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, Comparison
+from persona_lab.bench._format import (
+    FORMAT_VERSION,
+    SCALES,
+    BenchmarkItem,
+    BenchmarkSet,
+    ModelSpec,
+    TurnOutcome,
+    read_benchmark_set,
+    write_benchmark_set,
+)
+from persona_lab.bench._learning import (
+    BatchedThresholdRouter,
+    fold_assignment,
+    fresh_copy,
+    is_fitted,
+    is_learned,
+    is_threshold_router,
+)
+from persona_lab.bench._replay import (
+    BENCHMARK_PERSONA,
+    NullMemoryStore,
+    ReplayBackend,
+    ReplayPriceBook,
+    ReplayTiers,
+    replay_tiers,
+)
+from persona_lab.bench._routellm import (
+    ROUTELLM_STRONG,
+    ROUTELLM_SUITES,
+    ROUTELLM_WEAK,
+    convert_gsm8k,
+    convert_mmlu,
+    convert_mt_bench,
+    convert_routellm,
+    is_routellm_layout,
+)
+from persona_lab.bench._routers import default_routers, router_factories
+from persona_lab.bench._runner import FirstTurnOnlyRouter, ItemFailure, ReplayResult, replay_items
+from persona_lab.bench._suites import BUNDLED_SUITES, bundled_suite_path, load_suite, load_suites
+from persona_lab.bench._units import UnitTable
+
+__all__ = [
+    "ALWAYS_STRONG",
+    "ALWAYS_WEAK",
+    "BENCHMARK_PERSONA",
+    "BUNDLED_SUITES",
+    "FORMAT_VERSION",
+    "PUBLISHED_ROUTELLM",
+    "ROUTELLM_STRONG",
+    "ROUTELLM_SUITES",
+    "ROUTELLM_WEAK",
+    "SCALES",
+    "BatchedThresholdRouter",
+    "BenchmarkItem",
+    "BenchmarkSet",
+    "CompareOptions",
+    "Comparison",
+    "FirstTurnOnlyRouter",
+    "ItemFailure",
+    "ModelSpec",
+    "NullMemoryStore",
+    "ReplayBackend",
+    "ReplayPriceBook",
+    "ReplayResult",
+    "ReplayTiers",
+    "TurnOutcome",
+    "UnitTable",
+    "bundled_suite_path",
+    "compare",
+    "convert_gsm8k",
+    "convert_mmlu",
+    "convert_mt_bench",
+    "convert_routellm",
+    "default_routers",
+    "fold_assignment",
+    "fresh_copy",
+    "is_fitted",
+    "is_learned",
+    "is_routellm_layout",
+    "is_threshold_router",
+    "label_routers",
+    "load_suite",
+    "load_suites",
+    "read_benchmark_set",
+    "replay_items",
+    "replay_tiers",
+    "router_factories",
+    "write_benchmark_set",
+]

@@ -1,0 +1,413 @@
+"""``compare(suites, routers)``: replay every router on every suite through the loop, then score them.
+
+Each (suite, router) pair is a job: learned routers are cross-validated inside it (a fresh
+clone fitted per fold, routing only that fold's items), threshold routers also return one
+score per turn for the sweep. Jobs run in this process or, with ``n_jobs > 1`` where ``fork``
+exists, in worker processes that inherit the loaded sets. The always-weak and always-strong
+baselines run in every comparison; random and oracle curves come from the recorded outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from persona_lab._persona import Persona
+from persona_lab.bench._analysis import RouterRun, analyze_suite
+from persona_lab.bench._format import BenchmarkSet
+from persona_lab.bench._learning import (
+    BatchedThresholdRouter,
+    fold_assignment,
+    fresh_copy,
+    is_fitted,
+    is_learned,
+    is_threshold_router,
+)
+from persona_lab.bench._replay import ReplayTiers, replay_tiers
+from persona_lab.bench._runner import ItemFailure, replay_items
+from persona_lab.bench._suites import load_suites
+from persona_lab.bench._units import UnitTable
+from persona_lab.loops._turn_log import TurnLog
+from persona_lab.routers._fixed import FixedRouter
+from persona_lab.routers._protocol import Router, router_name
+from persona_lab.tiers._config import Price
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from numpy.typing import NDArray
+
+    from persona_lab.bench._comparison import Comparison
+
+__all__ = ["ALWAYS_STRONG", "ALWAYS_WEAK", "CompareOptions", "compare", "label_routers"]
+
+ALWAYS_WEAK = "always-weak"
+ALWAYS_STRONG = "always-strong"
+
+
+@dataclass(frozen=True, slots=True)
+class CompareOptions:
+    """How a comparison runs (see :func:`compare` for each option)."""
+
+    folds: int = 5
+    cv: bool = True
+    seed: int = 0
+    route_first_turn_only: bool = False
+    n_boot: int = 200
+    level: float = 0.95
+    exact_routing: bool = False
+    sweep_points: int = 10
+
+
+@dataclass
+class _Suite:
+    benchmark: BenchmarkSet
+    tiers: ReplayTiers
+    units: UnitTable
+    folds: NDArray[np.int64] | None
+
+
+@dataclass
+class _Job:
+    suite: int
+    label: str
+    router: Router
+
+
+@dataclass
+class _JobResult:
+    suite: int
+    label: str
+    frame: pd.DataFrame
+    jsonl: bytes
+    failures: list[ItemFailure]
+    scores: NDArray[np.float64] | None
+    evaluation: str
+    note: str
+    seconds: float
+    turns: int = 0
+    fit_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+@dataclass
+class _State:
+    """What worker processes inherit (set before forking)."""
+
+    suites: list[_Suite] = field(default_factory=list)
+    jobs: list[_Job] = field(default_factory=list)
+    options: CompareOptions = field(default_factory=CompareOptions)
+    persona: Persona | None = None
+    in_worker: bool = False
+
+
+_STATE = _State()
+
+
+def label_routers(routers: Mapping[str, Router] | Iterable[Router]) -> dict[str, Router]:
+    """``{label: router}``: a mapping as given, else each router's name (``#2``… on repeats)."""
+    if isinstance(routers, Mapping):
+        return dict(routers)
+    labelled: dict[str, Router] = {}
+    for router in routers:
+        label = router_name(router)
+        n = 2
+        while label in labelled:
+            label = f"{router_name(router)}#{n}"
+            n += 1
+        labelled[label] = router
+    return labelled
+
+
+def _to_jsonl_gz(records: Sequence[TurnLog]) -> bytes:
+    """The records as JSONL, one gzip member (members concatenate into one valid .gz file)."""
+    lines = [json.dumps(r.to_dict(), ensure_ascii=False, separators=(",", ":")) for r in records]
+    if not lines:
+        return b""
+    return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=1, mtime=0)
+
+
+def _scores_for(router: Any, units: UnitTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    texts = [units.texts[i] for i in rows]
+    return np.asarray(router.score_texts(texts), dtype=float).reshape(-1)
+
+
+def _loop_router(router: Router, scores: NDArray[np.float64] | None, rows: NDArray[np.int64], suite: _Suite,
+                 options: CompareOptions) -> Router:
+    """The router the loop runs: batched threshold decisions for learned threshold routers."""
+    if scores is None or options.exact_routing or not is_learned(router):
+        return router
+    units = suite.units
+    if len(suite.tiers.models) != 2:
+        return router
+    keyed = {(units.item_ids[units.item_index[i]], int(units.turn[i])): float(scores[i]) for i in rows}
+    return BatchedThresholdRouter(router, keyed, units.weak_tier, units.strong_tier)
+
+
+def _run_job(index: int, on_item: Callable[[], Any] | None = None) -> _JobResult:
+    from persona_lab.logs._frame import turn_logs_to_frame
+
+    if on_item is None and _STATE.in_worker:  # one BLAS thread per worker process: no oversubscription
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    job = _STATE.jobs[index]
+    options = _STATE.options
+    suite = _STATE.suites[job.suite]
+    units = suite.units
+    router = job.router
+    records: list[TurnLog] = []
+    failures: list[ItemFailure] = []
+    scores: NDArray[np.float64] | None = None
+    notes: list[str] = []
+    threshold = is_threshold_router(router)
+    fit_seconds = 0.0
+
+    def replay(loop_router: Router, items: Sequence[Any] | None) -> None:
+        result = asyncio.run(replay_items(
+            suite.benchmark, suite.tiers, loop_router, label=job.label, items=items,
+            route_first_turn_only=options.route_first_turn_only, persona=_STATE.persona, on_item=on_item))
+        records.extend(result.records)
+        failures.extend(result.failures)
+
+    def fail_items(items: Sequence[Any], why: str, exc: BaseException) -> None:
+        for item in items:
+            failures.append(ItemFailure(units.suite, job.label, item.id, 0, type(exc).__name__, f"{why}: {exc}"))
+            if on_item is not None:
+                on_item()
+
+    learned = is_learned(router)
+    if learned and options.cv and suite.folds is not None:
+        evaluation = f"{int(suite.folds.max()) + 1}-fold CV"
+        scores = np.full(len(units), np.nan) if threshold else None
+        for fold in range(int(suite.folds.max()) + 1):
+            in_fold = suite.folds[units.item_index] == fold
+            rows = np.flatnonzero(in_fold)
+            items = [item for n, item in enumerate(suite.benchmark.items) if suite.folds[n] == fold]
+            try:
+                t0 = time.perf_counter()
+                fitted = fresh_copy(router).fit(units.training_frame(~in_fold))
+                fold_scores = _scores_for(fitted, units, rows) if threshold else None
+                fit_seconds += time.perf_counter() - t0
+            except Exception as exc:  # a router that cannot fit fails its fold, not the run
+                notes.append(f"fold {fold}: fit failed: {type(exc).__name__}: {exc}")
+                fail_items(items, f"fold {fold}: fit failed", exc)
+                continue
+            if scores is not None and fold_scores is not None:
+                scores[rows] = fold_scores
+            replay(_loop_router(fitted, scores, rows, suite, options), items)
+    else:
+        evaluation = "rule" if not learned else ("pre-fitted" if is_fitted(router) else "in-sample (no CV)")
+        active = router
+        all_rows = np.arange(len(units))
+        try:
+            if learned and not is_fitted(router):
+                t0 = time.perf_counter()
+                active = fresh_copy(router).fit(units.training_frame())
+                fit_seconds += time.perf_counter() - t0
+            if threshold:
+                scores = _scores_for(active, units, all_rows)
+        except Exception as exc:
+            notes.append(f"fit/score failed: {type(exc).__name__}: {exc}")
+            fail_items(suite.benchmark.items, "fit failed", exc)
+            active = None
+        if active is not None:
+            replay(_loop_router(active, scores, all_rows, suite, options), None)
+    frame = turn_logs_to_frame(records)
+    return _JobResult(job.suite, job.label, frame, _to_jsonl_gz(records), failures, scores, evaluation,
+                      "; ".join(notes), time.perf_counter() - started, len(records), fit_seconds,
+                      time.process_time() - cpu_started)
+
+
+def _execute(n_jobs: int, progress: Any) -> list[_JobResult]:
+    jobs = _STATE.jobs
+    turns = {i: len(_STATE.suites[j.suite].units) for i, j in enumerate(jobs)}
+    items = {i: len(_STATE.suites[j.suite].benchmark.items) for i, j in enumerate(jobs)}
+    use_pool = n_jobs > 1 and len(jobs) > 1 and "fork" in _start_methods()
+    if not use_pool:
+        results = []
+        for i in range(len(jobs)):
+            tick = (lambda: progress.update(1)) if progress is not None else None
+            results.append(_run_job(i, tick))
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # the biggest jobs first, so the workers finish together
+    order = sorted(range(len(jobs)), key=lambda i: -turns[i] * (3 if is_learned(jobs[i].router) else 1))
+    done: dict[int, _JobResult] = {}
+    _STATE.in_worker = True  # inherited by the forked workers; compare() resets the state after
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {pool.submit(_run_job, i): i for i in order}
+        for future in as_completed(futures):
+            i = futures[future]
+            done[i] = future.result()
+            if progress is not None:
+                progress.update(items[i])
+    return [done[i] for i in range(len(jobs))]
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def compare(
+    suites: str | Path | BenchmarkSet | Iterable[str | Path | BenchmarkSet] | None = None,
+    routers: Mapping[str, Router] | Iterable[Router] | None = None,
+    *,
+    folds: int = 5,
+    cv: bool = True,
+    seed: int = 0,
+    route_first_turn_only: bool = False,
+    n_boot: int = 200,
+    exact_routing: bool = False,
+    limit: int | None = None,
+    prices: Mapping[str, Price] | None = None,
+    persona: Persona | None = None,
+    n_jobs: int = 1,
+    progress: bool = False,
+) -> Comparison:
+    """Replay ``routers`` on ``suites`` through the real loop and compare them.
+
+    Parameters
+    ----------
+    suites:
+        Bundled names (``"gsm8k"``), set files, RouteLLM folders, loaded sets; ``None`` = all bundled.
+    routers:
+        ``{label: router}`` or routers (labelled by name); ``None`` = :func:`default_routers`.
+        The always-weak and always-strong baselines are always added.
+    folds, cv:
+        Learned routers (anything with ``fit``) are cross-validated over items with ``folds``
+        folds; ``cv=False`` uses a router as given if fitted, else fits it on the whole set
+        (in-sample, marked so in the summary).
+    route_first_turn_only:
+        RouteLLM's protocol: route the first turn of an item; later turns keep its tier.
+    n_boot:
+        Bootstrap resamples over items for the confidence intervals (0 = none).
+    exact_routing:
+        Run learned threshold routers turn by turn through their own ``route()`` instead of the
+        batched ``score_texts`` decisions (identical decisions, much slower).
+    limit:
+        Only the first ``limit`` items of each suite.
+    prices:
+        ``{model: Price}`` overriding a recorded model's price.
+    n_jobs:
+        Worker processes (``fork`` platforms); 1 runs everything in this process.
+    """
+    from persona_lab.bench._routers import default_routers
+
+    options = CompareOptions(folds=folds, cv=cv, seed=seed, route_first_turn_only=route_first_turn_only,
+                             n_boot=n_boot, exact_routing=exact_routing)
+    sets = load_suites(suites)
+    if limit is not None:
+        sets = [s.head(limit) for s in sets]
+    if routers is None:
+        routers = default_routers(seed=seed, texts=[t for s in sets for i in s.items for t in i.turns])
+    labelled = label_routers(routers)
+    for reserved in (ALWAYS_WEAK, ALWAYS_STRONG):
+        labelled.pop(reserved, None)
+    state = _State(options=options, persona=persona)
+    for s in sets:
+        units = UnitTable.from_set(s)
+        fold_ids = None
+        if cv and any(is_learned(r) for r in labelled.values()):
+            fold_ids = fold_assignment(len(s.items), min(folds, len(s.items)), seed)
+        state.suites.append(_Suite(s, replay_tiers(s, prices={k: v for k, v in (prices or {}).items()
+                                                                 if k in s.models}), units, fold_ids))
+    for n, suite in enumerate(state.suites):
+        weak, strong = suite.units.weak_tier, suite.units.strong_tier
+        state.jobs.append(_Job(n, ALWAYS_WEAK, FixedRouter(weak, respect_pin=False)))
+        state.jobs.append(_Job(n, ALWAYS_STRONG, FixedRouter(strong, respect_pin=False)))
+        for label, router in labelled.items():
+            state.jobs.append(_Job(n, label, router))
+    global _STATE
+    _STATE = state
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
+        bar = tqdm(total=sum(len(state.suites[j.suite].benchmark.items) for j in state.jobs),
+                   desc="replaying", unit="item", dynamic_ncols=True)
+    started = time.perf_counter()
+    try:
+        results = _execute(max(1, n_jobs), bar)
+    finally:
+        if bar is not None:
+            bar.close()
+        _STATE = _State()
+    return _assemble(state, results, labelled, options, time.perf_counter() - started)
+
+
+def _assemble(state: _State, results: list[_JobResult], labelled: Mapping[str, Router], options: CompareOptions,
+              seconds: float) -> Comparison:
+    import pandas as pd
+
+    from persona_lab.bench._comparison import Comparison
+
+    summary: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
+    infos: dict[str, dict[str, Any]] = {}
+    for n, suite in enumerate(state.suites):
+        mine = [r for r in results if r.suite == n]
+        by_label = {r.label: r for r in mine}
+        weak_cost = suite.units.align(by_label[ALWAYS_WEAK].frame, "total_cost_usd")
+        strong_cost = suite.units.align(by_label[ALWAYS_STRONG].frame, "total_cost_usd")
+        runs = [RouterRun.from_frame(suite.units, r.frame, r.label, r.scores, r.evaluation, r.note) for r in mine]
+        analysis = analyze_suite(suite.units, runs, weak_cost=weak_cost, strong_cost=strong_cost,
+                                 n_boot=options.n_boot, seed=options.seed, level=options.level,
+                                 sweep_points=options.sweep_points,
+                                 first_turn_only=options.route_first_turn_only)
+        summary.extend(analysis.summary)
+        curves.extend(analysis.curves)
+        info = dict(analysis.info)
+        info.update(
+            models=dict(suite.tiers.models),
+            prices={m: {"input_per_mtok": p.input_per_mtok if p else None,
+                        "output_per_mtok": p.output_per_mtok if p else None, "source": src}
+                    for m, (p, src) in suite.tiers.prices.items()},
+            scale=suite.benchmark.scale,
+            description=suite.benchmark.description,
+            source=suite.benchmark.source,
+            license=suite.benchmark.license,
+            path=suite.benchmark.path,
+            seconds={r.label: round(r.seconds, 3) for r in mine},
+            fit_seconds={r.label: round(r.fit_seconds, 3) for r in mine if r.fit_seconds},
+            cpu_seconds={r.label: round(r.cpu_seconds, 3) for r in mine},
+        )
+        infos[suite.benchmark.suite] = info
+    frames = [r.frame for r in results if len(r.frame)]
+    turns = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    failures = pd.DataFrame([f.__dict__ if not hasattr(f, "__slots__") else
+                             {k: getattr(f, k) for k in f.__slots__} for r in results for f in r.failures],
+                            columns=["suite", "router", "item_id", "turn", "error_type", "error"])
+    options_dict = {k: getattr(options, k) for k in options.__slots__}
+    return Comparison(
+        turns=turns,
+        summary=pd.DataFrame(summary),
+        curves=pd.DataFrame(curves),
+        failures=failures,
+        suites=infos,
+        routers={label: repr(router) for label, router in labelled.items()},
+        options=options_dict,
+        seconds=seconds,
+        jsonl_parts=[r.jsonl for r in results],
+    )
+
+
+def default_jobs() -> int:
+    """Worker processes for the CLI: the CPU count (where ``fork`` exists), at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
