@@ -13,6 +13,8 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,7 @@ from persona_lab import (
     ProviderError,
     Toolbox,
     ToolCall,
+    UsageError,
     tool,
 )
 from persona_lab.logs import InMemoryTurnLogWriter, JsonlTurnLogWriter, read_turn_logs
@@ -186,6 +189,47 @@ def test_an_unknown_model_name_is_a_config_error() -> None:
     registry = TierRegistry({"small": ModelConfig("llama-cpp", "/no/such/model.gguf")})
     with pytest.raises(ConfigError, match=r"/no/such/model\.gguf"):
         registry.backend(registry.config("small").primary)
+
+
+def test_choosing_the_local_tier_does_not_import_llama_cpp() -> None:
+    code = (
+        "import sys; from persona_lab.tiers import TierRegistry; TierRegistry.from_env({}).describe(); "
+        "print('llama_cpp' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_chat_messages_are_reshaped_for_the_chatml_tools_template() -> None:
+    from persona_lab.tiers._llama_cpp import _prepare_messages
+
+    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    prepared = _prepare_messages(
+        [
+            {"role": "user", "content": QUESTION},
+            {"role": "assistant", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "Sunny"},
+        ],
+        with_tools=True,
+    )
+    assert prepared == [
+        {"role": "system", "content": ""},
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "user", "content": "functions.get_weather returned:\nSunny"},
+    ]
+
+
+def test_a_server_has_no_address_before_it_starts(tmp_path: Path) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    server = LocalModelServer(model)
+    assert not server.running and server.pid is None
+    with pytest.raises(UsageError, match="start"):
+        _ = server.base_url
+    server.stop()  # stopping a server that never started is fine
+    with pytest.raises(ConfigError, match="does not exist"):
+        LocalModelServer(tmp_path / "missing.gguf")
 
 
 # -- the managed server through the official SDK -----------------------------------------------

