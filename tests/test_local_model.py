@@ -76,11 +76,16 @@ QUESTION = "What is the weather in Paris?"
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (an unreaped zombie counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def request(*messages: Message, system: str = "You are a helpful assistant.", **kw: Any) -> ChatRequest:
@@ -390,6 +395,20 @@ def test_a_server_that_cannot_load_its_model_fails_clearly_and_leaves_nothing(tm
         server.start()
     assert info.value.retryable is False
     assert server.pid is None and not server.running
+
+
+@needs_model
+def test_a_server_exits_by_itself_when_its_owner_dies_without_stopping_it() -> None:
+    code = (
+        "import os; from persona_lab.tiers import LocalModelServer; "
+        "server = LocalModelServer(n_ctx=512).start(); print(server.pid, flush=True); os._exit(1)"
+    )
+    owner = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    pid = int(owner.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid), f"orphaned llama_cpp.server pid {pid} is still running"
 
 
 # -- in process --------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ in-process backend.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from persona_lab._errors import ConfigError, PersonaLabError, ProviderError, StreamInterrupted
 from persona_lab.tiers._config import ModelConfig
 from persona_lab.tiers._local import (
+    PARENT_PID_VAR,
     PERSONA_CHAT_FORMAT,
     SMOLLM2_MODEL_NAME,
     default_threads,
@@ -507,6 +510,17 @@ class LlamaCppBackend:
             llama.close()
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this process when its parent is gone (killed test runners leave no server behind)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def serve(argv: Sequence[str]) -> None:
     """Run ``llama_cpp.server`` with ``argv``, persona-lab's chat handler and, on AMX CPUs, plain
     weight buffers."""
@@ -517,6 +531,9 @@ def serve(argv: Sequence[str]) -> None:
     register_chat_handler()
     from llama_cpp.server.__main__ import main
 
+    parent = os.environ.get(PARENT_PID_VAR, "")
+    if parent.isdigit():
+        _exit_with_parent(int(parent))
     sys.argv = ["llama_cpp.server", *argv]
     main()  # type: ignore[no-untyped-call]
 

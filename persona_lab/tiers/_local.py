@@ -51,6 +51,8 @@ LOCAL_INSTALL_HINT = (
 )
 LOCAL_CONTEXT_WINDOW = 4096
 LOCAL_MAX_OUTPUT_TOKENS = 256
+PARENT_PID_VAR = "PERSONA_LAB_SERVER_PARENT_PID"
+"""Set for a managed server: it exits by itself if this process dies without stopping it."""
 PERSONA_CHAT_FORMAT = "persona-lab-chatml-tools"
 """llama.cpp's ``chatml-function-calling`` plus streamed automatic tool calls, tool results,
 usage in streams and a hard ``max_tokens`` (see ``_llama_cpp.chatml_tools_handler``)."""
@@ -271,7 +273,7 @@ class LocalModelServer:
         self._abandon.clear()
         # Lives as long as the server; a pipe could fill up and stall it.
         self._log = tempfile.TemporaryFile(prefix="persona-lab-llama-server-")  # noqa: SIM115
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_PID_VAR: str(os.getpid())}
         self._process = subprocess.Popen(
             self.command(),
             stdin=subprocess.DEVNULL,
