@@ -2,6 +2,7 @@
 
 from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, label_routers
 from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, Comparison
+from persona_lab.bench._embedding import FoldTfidfEmbedder, TextCounts
 from persona_lab.bench._format import (
     FORMAT_VERSION,
     SCALES,
@@ -12,6 +13,7 @@ from persona_lab.bench._format import (
     read_benchmark_set,
     write_benchmark_set,
 )
+from persona_lab.bench._graders import Grade, JudgeGrader, answer_letter, exact_match, final_number, judge_rating
 from persona_lab.bench._learning import (
     BatchedThresholdRouter,
     fold_assignment,
@@ -19,6 +21,14 @@ from persona_lab.bench._learning import (
     is_fitted,
     is_learned,
     is_threshold_router,
+)
+from persona_lab.bench._live import (
+    LiveResult,
+    RateLimitedBackend,
+    RateLimiter,
+    completed_items,
+    rate_limited,
+    run_live,
 )
 from persona_lab.bench._replay import (
     BENCHMARK_PERSONA,
@@ -60,34 +70,48 @@ __all__ = [
     "CompareOptions",
     "Comparison",
     "FirstTurnOnlyRouter",
+    "FoldTfidfEmbedder",
+    "Grade",
     "ItemFailure",
+    "JudgeGrader",
+    "LiveResult",
     "ModelSpec",
     "NullMemoryStore",
+    "RateLimitedBackend",
+    "RateLimiter",
     "ReplayBackend",
     "ReplayPriceBook",
     "ReplayResult",
     "ReplayTiers",
+    "TextCounts",
     "TurnOutcome",
     "UnitTable",
+    "answer_letter",
     "bundled_suite_path",
     "compare",
+    "completed_items",
     "convert_gsm8k",
     "convert_mmlu",
     "convert_mt_bench",
     "convert_routellm",
     "default_routers",
+    "exact_match",
+    "final_number",
     "fold_assignment",
     "fresh_copy",
     "is_fitted",
     "is_learned",
     "is_routellm_layout",
     "is_threshold_router",
+    "judge_rating",
     "label_routers",
     "load_suite",
     "load_suites",
+    "rate_limited",
     "read_benchmark_set",
     "replay_items",
     "replay_tiers",
     "router_factories",
+    "run_live",
     "write_benchmark_set",
 ]

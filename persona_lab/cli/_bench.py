@@ -1,0 +1,234 @@
+"""``persona-lab bench``: every bundled suite × every router, replayed offline through the real loop.
+
+Writes a run directory (turn logs as gzip JSONL and Parquet, the summary as CSV and Markdown,
+a self-contained HTML report) and prints the summary table. ``--live`` runs the same items
+against the tiers configured in the environment instead, graded as they come in, resumable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_bench_parser", "run_bench"]
+
+_EPILOG = """\
+examples:
+  persona-lab bench                                  every bundled suite x every router (offline)
+  persona-lab bench --suite gsm8k --router knn --router random
+  persona-lab bench --suite my_set.jsonl --no-cv     your own set (docs/benchmark-format.md)
+  persona-lab bench --suite ../shared/data/routellm  a RouteLLM evals folder, converted on the fly
+  persona-lab bench --live --suite gsm8k --limit 50 --router heuristic --rate-limit openai=2
+  persona-lab bench --live --resume runs/20250101-120000 --suite gsm8k --limit 50 --router heuristic
+"""
+
+
+def add_bench_parser(commands: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "bench",
+        help="compare routers on benchmark sets (offline replay by default)",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--suite", action="append", metavar="NAME|PATH",
+                        help="a bundled suite (gsm8k, mmlu, mt_bench), a set file (.jsonl/.jsonl.gz) or a RouteLLM "
+                             "evals folder; repeat for several (default: every bundled suite)")
+    parser.add_argument("--router", action="append", metavar="NAME",
+                        help="a router label (see --list-routers) or module:Class built with no arguments; "
+                             "repeat for several (default: every router)")
+    parser.add_argument("--list-routers", action="store_true", help="print the router labels and exit")
+    parser.add_argument("--out", default="runs", metavar="DIR",
+                        help="where run directories go (default: runs/); the run is DIR/<timestamp>/")
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds for learned routers (5)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for folds, random routing, bootstrap (0)")
+    parser.add_argument("--route-first-turn-only", action="store_true",
+                        help="route the first turn of an item only; later turns keep its tier (RouteLLM)")
+    parser.add_argument("--no-cv", action="store_true",
+                        help="no cross-validation: learned routers are fitted on the whole set (in-sample)")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N items of each suite")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="worker processes (default: the CPU count, at most 4)")
+    parser.add_argument("--bootstrap", type=int, default=200, metavar="B",
+                        help="bootstrap resamples for confidence intervals (200; 0 = none)")
+    parser.add_argument("--exact-routing", action="store_true",
+                        help="route learned threshold routers turn by turn through route() (slow; the "
+                             "default batches score_texts, which decides identically)")
+    parser.add_argument("--price", action="append", default=[], metavar="MODEL=IN/OUT",
+                        help="override a recorded model's price, USD per million input/output tokens")
+    parser.add_argument("--no-html", action="store_true", help="skip the HTML report")
+    live = parser.add_argument_group("live mode (real tiers from PERSONA_* environment variables)")
+    live.add_argument("--live", action="store_true", help="call the configured tiers instead of replaying")
+    live.add_argument("--concurrency", type=int, default=4, help="items in flight at once (4)")
+    live.add_argument("--rate-limit", action="append", default=[], metavar="PROVIDER=RPS",
+                      help="requests per second for a provider, e.g. openai=2")
+    live.add_argument("--judge-tier", default="frontier", help="tier of the LLM judge for 1–10 sets (frontier)")
+    live.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted live run in RUN_DIR")
+    return parser
+
+
+def _err(message: str) -> None:
+    print(f"persona-lab bench: {message}", file=sys.stderr)
+
+
+def _run_dir(out: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = Path(out) / stamp
+    n = 2
+    while path.exists():
+        path = Path(out) / f"{stamp}-{n}"
+        n += 1
+    return path
+
+
+def _prices(specs: list[str]) -> dict[str, Any]:
+    from persona_lab.tiers import Price
+
+    prices = {}
+    for spec in specs:
+        model, sep, rest = spec.rpartition("=")
+        numbers = rest.split("/")
+        if not sep or len(numbers) != 2:
+            raise ValueError(f"--price {spec!r}: write MODEL=INPUT/OUTPUT (USD per million tokens)")
+        prices[model] = Price(float(numbers[0]), float(numbers[1]))
+    return prices
+
+
+def _rate_limits(specs: list[str]) -> dict[str, float]:
+    limits = {}
+    for spec in specs:
+        provider, sep, rate = spec.partition("=")
+        if not sep:
+            raise ValueError(f"--rate-limit {spec!r}: write PROVIDER=REQUESTS_PER_SECOND")
+        limits[provider] = float(rate)
+    return limits
+
+
+def _routers(names: list[str] | None, seed: int, texts: list[str] | None) -> dict[str, Any] | None:
+    from persona_lab.bench import default_routers, router_factories
+
+    if not names:
+        return None if texts is None else default_routers(seed=seed, texts=texts)
+    known = router_factories(seed)
+    labels = [n for n in names if n in known]
+    routers: dict[str, Any] = dict(default_routers(seed=seed, only=labels, texts=texts)) if labels else {}
+    for name in names:
+        if name in known:
+            if name not in routers:
+                raise ValueError(f"router {name!r} is not available in this version of persona_lab.routers")
+            continue
+        module_name, sep, attr = name.partition(":")
+        if not sep:
+            raise ValueError(f"unknown router {name!r}; known: {', '.join(known)} (or module:Class)")
+        try:
+            routers[name] = getattr(importlib.import_module(module_name), attr)()
+        except (ImportError, AttributeError, TypeError) as exc:
+            raise ValueError(f"cannot build router {name!r}: {exc}") from exc
+    return {label: routers[label] for label in names}
+
+
+def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from persona_lab._errors import PersonaLabError
+
+    if args.list_routers:
+        from persona_lab.bench import default_routers
+
+        for label, router in default_routers(seed=args.seed).items():
+            print(f"{label:<18} {router!r}")
+        return 0
+    if args.folds < 2 and not args.no_cv:
+        parser.error("--folds must be at least 2 (or use --no-cv)")
+    try:
+        if args.live:
+            return _run_live(args)
+        return _run_replay(args)
+    except (PersonaLabError, ValueError, KeyError) as exc:
+        _err(f"error: {exc}")
+        return 1
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    import time
+
+    from persona_lab.bench import compare, load_suites
+    from persona_lab.bench._compare import default_jobs
+
+    started = time.perf_counter()
+    suites = load_suites(args.suite)
+    if args.limit is not None:
+        suites = [s.head(args.limit) for s in suites]
+    texts = [t for s in suites for i in s.items for t in i.turns]
+    routers = _routers(args.router, args.seed, texts)
+    comparison = compare(
+        suites, routers, folds=args.folds, cv=not args.no_cv, seed=args.seed,
+        route_first_turn_only=args.route_first_turn_only, n_boot=args.bootstrap,
+        exact_routing=args.exact_routing, prices=_prices(args.price),
+        n_jobs=args.jobs if args.jobs is not None else default_jobs(), progress=True,
+    )
+    run_dir = _run_dir(args.out)
+    paths = comparison.save(run_dir, html_report=not args.no_html)
+    print(comparison.to_markdown())
+    turns = len(comparison.turns)
+    elapsed = time.perf_counter() - started
+    _err(f"{turns:,} turns replayed through the loop; {len(comparison.failures)} failed items; "
+         f"{elapsed:.1f} s in all")
+    _err(f"run directory: {run_dir}" + (f" (open {paths['report_html']})" if "report_html" in paths else ""))
+    return 0
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from tqdm.auto import tqdm
+
+    from persona_lab.bench import is_learned, load_suites, run_live
+    from persona_lab.bench._units import UnitTable
+    from persona_lab.logs import turn_logs_to_frame
+    from persona_lab.metrics import summarize_turns
+    from persona_lab.tiers import TierRegistry
+
+    tiers = TierRegistry.from_env(local_default=False)
+    if not tiers.configured:
+        raise ValueError("live mode needs tiers: set PERSONA_PROVIDER and PERSONA_MODEL (or PERSONA_SMALL_*, "
+                         "PERSONA_FRONTIER_*); a local OpenAI-compatible server: PERSONA_PROVIDER="
+                         "openai-compatible PERSONA_BASE_URL=http://127.0.0.1:8080/v1 PERSONA_MODEL=…")
+    _err("live tiers:\n" + tiers.describe())
+    suites = load_suites(args.suite)
+    run_dir = Path(args.resume) if args.resume else _run_dir(args.out)
+    path = run_dir / "turn_logs.jsonl"
+    if not args.router:
+        raise ValueError("live mode calls real models: name the routers to run with --router (e.g. --router heuristic)")
+    routers = _routers(args.router, args.seed, None) or {}
+    for suite in suites:
+        items = suite.items[: args.limit] if args.limit is not None else suite.items
+        for label, router in routers.items():
+            if is_learned(router):  # trained on the recorded items that are not run
+                rest = suite.subset(i.id for i in suite.items[len(items):])
+                if not rest.items:
+                    raise ValueError(f"learned router {label!r} needs recorded items outside the live run to "
+                                     "train on: use --limit")
+                router = router.fit(UnitTable.from_set(rest).training_frame())
+            bar = tqdm(total=len(items), desc=f"{suite.suite} · {label}", unit="item")
+            try:
+                result = asyncio.run(run_live(
+                    suite, tiers, router, path, label=label, concurrency=args.concurrency,
+                    rate_limits=_rate_limits(args.rate_limit), judge_tier=args.judge_tier,
+                    route_first_turn_only=args.route_first_turn_only, items=items,
+                    on_item=functools.partial(bar.update, 1)))
+            finally:
+                bar.close()
+            _err(f"{suite.suite} · {label}: {result.written} turns written, {result.skipped_items} items already "
+                 f"done, {len(result.failures)} failed, {result.ungraded} ungraded, judge ${result.judge_cost_usd:.4f}")
+    frame = turn_logs_to_frame(path)
+    frame = frame.drop_duplicates(["router_name", "suite", "item_id", "turn_index"], keep="last")
+    summary = summarize_turns(frame, by=("suite", "router_name"))
+    summary.to_csv(run_dir / "summary.csv", index=False)
+    frame.to_parquet(run_dir / "turn_logs.parquet", index=False)
+    print(summary.to_string(index=False))
+    _err(f"run directory: {run_dir} (resume with --resume {run_dir})")
+    return 0
