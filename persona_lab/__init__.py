@@ -96,6 +96,18 @@ _EXPORTS: dict[str, str] = {
     "CostChart": "persona_lab.widgets",
     "TurnLogTable": "persona_lab.widgets",
     "TurnLogPanel": "persona_lab.widgets",
+    # benchmarks and metrics (pandas, scikit-learn and plotly load only when used)
+    "BenchmarkFormatError": "persona_lab._errors",
+    "BenchmarkSet": "persona_lab.bench",
+    "Comparison": "persona_lab.bench",
+    "compare": "persona_lab.bench",
+    "default_routers": "persona_lab.bench",
+    "load_suite": "persona_lab.bench",
+    "load_suites": "persona_lab.bench",
+    "read_benchmark_set": "persona_lab.bench",
+    "replay_tiers": "persona_lab.bench",
+    "run_live": "persona_lab.bench",
+    "write_benchmark_set": "persona_lab.bench",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -117,6 +129,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from persona_lab._errors import (
         AllTiersFailed,
+        BenchmarkFormatError,
         BudgetExceeded,
         ConfigError,
         LogSchemaError,
@@ -135,6 +148,18 @@ if TYPE_CHECKING:
     from persona_lab._messages import Conversation, ConversationTurn, Message, ToolCall
     from persona_lab._persona import TIER_NAMES, Persona, RoutingPreferences
     from persona_lab._tokens import estimate_tokens
+    from persona_lab.bench import (
+        BenchmarkSet,
+        Comparison,
+        compare,
+        default_routers,
+        load_suite,
+        load_suites,
+        read_benchmark_set,
+        replay_tiers,
+        run_live,
+        write_benchmark_set,
+    )
     from persona_lab.logs import (
         TURN_LOG_COLUMNS,
         InMemoryTurnLogWriter,
