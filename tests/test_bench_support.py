@@ -24,21 +24,24 @@ MODELS = {
 
 def synthetic_set(n_items: int = 40, *, turns: int = 1, seed: int = 0, suite: str = "synth",
                   scale: str = "binary") -> BenchmarkSet:
-    """Items whose text says how hard they are: ``hard`` ones only the strong model gets right."""
+    """Items whose text says how hard they are: only the strong model gets ``hard`` ones right, only
+    the weak one ``tricky`` ones (so the oracle beats the strong model), both ``easy`` ones."""
     rng = np.random.default_rng(seed)
     items = []
     for n in range(n_items):
-        hard = bool(rng.random() < 0.4)
-        texts = tuple(f"{'hard' if hard else 'easy'} question {n} part {k} about topic{n % 5}" for k in range(turns))
+        draw = rng.random()
+        kind = "hard" if draw < 0.4 else ("tricky" if draw < 0.5 else "easy")
+        hard = kind == "hard"
+        texts = tuple(f"{kind} question {n} part {k} about topic{n % 5}" for k in range(turns))
         weak_score = 0.0 if hard else 1.0
+        strong_score = 0.0 if kind == "tricky" else 1.0
         if scale != "binary":
-            weak_score = 3.0 if hard else 9.0
-        strong_score = 1.0 if scale == "binary" else 9.0
+            weak_score, strong_score = 3.0 + 6.0 * weak_score, 2.0 + 7.0 * strong_score
         outcomes = {
             WEAK: tuple(TurnOutcome(weak_score, f"weak answer {n}.{k}") for k in range(turns)),
             STRONG: tuple(TurnOutcome(strong_score, f"strong answer {n}.{k}") for k in range(turns)),
         }
-        items.append(BenchmarkItem(f"{suite}-{n:03d}", suite, "hard" if hard else "easy", texts, outcomes))
+        items.append(BenchmarkItem(f"{suite}-{n:03d}", suite, kind, texts, outcomes))
     return BenchmarkSet(suite=suite, scale=scale, models=dict(MODELS), items=tuple(items))
 
 
