@@ -64,8 +64,8 @@ def test_batched_decisions_equal_the_routers_own_route() -> None:
 
 def test_fold_tfidf_embedder_equals_the_routers_default_tfidf() -> None:
     texts = [f"question {n} about {w} and {w}s" for n, w in enumerate(["cats", "dogs", "tax", "rent"] * 6)]
-    counts = TextCounts(texts + ["unrelated words elsewhere"])
-    train, test = texts[:16], texts[16:] + ["a text never counted before about cats"]
+    counts = TextCounts([*texts, "unrelated words elsewhere"])
+    train, test = texts[:16], [*texts[16:], "a text never counted before about cats"]
     ours = clone(FoldTfidfEmbedder(counts=counts, max_features=20)).fit(train)
     theirs = TfidfEmbedder(max_features=20).fit(train)
     assert np.allclose(ours(test).toarray(), theirs(test).toarray())

@@ -77,7 +77,7 @@ def test_whole_folder_or_one_suite_folder(routellm: Path, tmp_path: Path) -> Non
 def test_a_judgement_without_a_grade_is_named(routellm: Path) -> None:
     path = routellm / "mt_bench" / "judgements.jsonl"
     path.write_text(path.read_text().replace('"score": 4', '"score": -1', 1))
-    with pytest.raises(BenchmarkFormatError, match="question 82, model .* turn 2: the judge gave no grade"):
+    with pytest.raises(BenchmarkFormatError, match=r"question 82, model .* turn 2: the judge gave no grade"):
         convert_mt_bench(routellm / "mt_bench")
 
 
