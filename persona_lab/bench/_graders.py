@@ -31,7 +31,7 @@ _HASHES = re.compile(r"####\s*\$?\s*(-?[\d,]*\.?\d+)")
 _LETTER_PATTERNS = (
     re.compile(r"(?:answer|option|choice)\s*(?:is|:)?\s*\(?([A-J])\)?(?![A-Za-z])", re.IGNORECASE),
     re.compile(r"^\s*\(?([A-J])\)?(?:[.):]|\s|$)"),
-    re.compile(r"\(([A-J])\)"),
+    re.compile(r"\(([A-J])\)", re.IGNORECASE),
 )
 _RATING = re.compile(r"\[\[(\d+(?:\.\d+)?)\]\]")
 _RATING_LOOSE = re.compile(r"\[(\d+(?:\.\d+)?)\]")
