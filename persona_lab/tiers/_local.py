@@ -129,6 +129,7 @@ def local_model_config(
     context_window: int = LOCAL_CONTEXT_WINDOW,
     max_output_tokens: int = LOCAL_MAX_OUTPUT_TOKENS,
     temperature: float | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> ModelConfig:
     """The in-process local model (provider ``llama-cpp``), priced by compute time."""
     return ModelConfig(
@@ -138,16 +139,16 @@ def local_model_config(
         max_output_tokens=max_output_tokens,
         temperature=temperature,
         supports_tools=True,
-        usd_per_hour=local_usd_per_hour() if usd_per_hour is None else usd_per_hour,
+        usd_per_hour=local_usd_per_hour(env) if usd_per_hour is None else usd_per_hour,
         max_retries=0,
     )
 
 
-def local_small_tier() -> TierConfig | None:
+def local_small_tier(env: Mapping[str, str] | None = None) -> TierConfig | None:
     """The default small tier when no provider is configured; ``None`` without the ``[local]`` extra."""
     if not local_model_available():
         return None
-    return TierConfig.of(local_model_config())
+    return TierConfig.of(local_model_config(env=env))
 
 
 def _free_port(host: str) -> int:

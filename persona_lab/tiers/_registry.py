@@ -133,7 +133,7 @@ class TierRegistry:
             if config is not None:
                 tiers[tier] = config
         if not tiers and local_default:
-            local = _local_default_tier()
+            local = _local_default_tier(env)
             if local is not None:
                 tiers["small"] = local
         return cls(tiers)
@@ -232,7 +232,10 @@ class TierRegistry:
             refs = " → ".join(m.ref for m in self._tiers[tier].models)
             info = self.info(tier)
             where = "local" if info.local else "remote"
-            lines.append(f"{tier:<9} {refs}  [{where}, price: {info.price_source}]")
+            price = info.price_source
+            if info.usd_per_hour is not None:
+                price += f" ${info.usd_per_hour:g}/h"
+            lines.append(f"{tier:<9} {refs}  [{where}, price: {price}]")
         return "\n".join(lines)
 
     def _fallback_text(self, tier: str) -> str:
@@ -255,12 +258,12 @@ class TierRegistry:
 # -- environment parsing -------------------------------------------------------------------
 
 
-def _local_default_tier() -> TierConfig | None:
+def _local_default_tier(env: Mapping[str, str]) -> TierConfig | None:
     try:
         module = importlib.import_module("persona_lab.tiers._local")
     except ImportError:
         return None
-    result: TierConfig | None = module.local_small_tier()
+    result: TierConfig | None = module.local_small_tier(env)
     return result
 
 
