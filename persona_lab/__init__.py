@@ -47,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "ScriptedBackend": "persona_lab.tiers",
     "ScriptedResponse": "persona_lab.tiers",
     "Usage": "persona_lab.tiers",
+    "LocalModelServer": "persona_lab.tiers",
+    "local_model_config": "persona_lab.tiers",
     # routers
     "FixedRouter": "persona_lab.routers",
     "RoutingContext": "persona_lab.routers",
@@ -205,6 +207,7 @@ if TYPE_CHECKING:
         outcomes_from_turn_logs,
     )
     from persona_lab.tiers import (
+        LocalModelServer,
         ModelConfig,
         Price,
         ScriptedBackend,
@@ -212,5 +215,6 @@ if TYPE_CHECKING:
         TierConfig,
         TierRegistry,
         Usage,
+        local_model_config,
     )
     from persona_lab.widgets import ChatWidget, CostChart, RunWidget, TurnLogPanel, TurnLogTable
