@@ -67,9 +67,9 @@ class RouterRun:
         return cls(
             label=label,
             tier=aligned["tier"].astype(object).where(~failed, None).to_numpy(dtype=object),
-            score=score,
-            cost=aligned["total_cost_usd"].astype("float64").to_numpy(),
-            latency=aligned["latency_s"].astype("float64").to_numpy(),
+            score=np.asarray(score, dtype=np.float64),
+            cost=np.asarray(aligned["total_cost_usd"].astype("float64").to_numpy(), dtype=np.float64),
+            latency=np.asarray(aligned["latency_s"].astype("float64").to_numpy(), dtype=np.float64),
             sweep_scores=sweep_scores,
             evaluation=evaluation,
             note=note,
@@ -156,8 +156,8 @@ def analyze_suite(
             shares = decisions.mean(axis=1)
             qualities = chosen.mean(axis=1)
             costs = chosen_cost.sum(axis=1)
-            pgrs = pgr(qualities, r_weak, r_strong)
-            curve_shares, curve_pgrs = np.asarray(shares), np.asarray(pgrs)
+            pgrs = np.atleast_1d(pgr(qualities, r_weak, r_strong))
+            curve_shares, curve_pgrs = np.asarray(shares), pgrs
             for t, s_, q_, c_, p_ in zip(np.append(thresholds, np.nan), shares, qualities, costs, pgrs, strict=True):
                 curves.append({**base, "router": run.label, "kind": "sweep", "threshold": float(t),
                                "strong_share": float(s_), "quality": float(q_), "cost_usd": float(c_),

@@ -156,7 +156,7 @@ def _run_job(index: int, on_item: Callable[[], Any] | None = None) -> _JobResult
     from persona_lab.logs._frame import turn_logs_to_frame
 
     if on_item is None and _STATE.in_worker:  # one BLAS thread per worker process: no oversubscription
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
         threadpool_limits(1)
 
@@ -209,7 +209,7 @@ def _run_job(index: int, on_item: Callable[[], Any] | None = None) -> _JobResult
             replay(_loop_router(fitted, scores, rows, suite, options), items)
     else:
         evaluation = "rule" if not learned else ("pre-fitted" if is_fitted(router) else "in-sample (no CV)")
-        active = router
+        active: Router | None = router
         all_rows = np.arange(len(units))
         try:
             if learned and not is_fitted(router):

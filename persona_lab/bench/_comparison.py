@@ -57,7 +57,7 @@ def _pct(value: Any) -> str:
 
 def _ci(row: Any, name: str, fmt: Any = _num) -> str:
     lo, hi = row.get(f"{name}_lo"), row.get(f"{name}_hi")
-    value = fmt(row.get(name))
+    value = str(fmt(row.get(name)))
     if lo is None or hi is None or (isinstance(lo, float) and math.isnan(lo)):
         return value
     return f"{value} [{fmt(lo)}, {fmt(hi)}]"

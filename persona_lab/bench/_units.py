@@ -105,4 +105,4 @@ class UnitTable:
                                                            frame["turn_index"].astype("int64").to_numpy()]))
         keyed = keyed[~keyed.index.duplicated(keep="last")]
         index = pd.MultiIndex.from_arrays([np.asarray(self.item_ids, dtype=object)[self.item_index], self.turn])
-        return keyed.reindex(index).to_numpy(dtype=float)
+        return np.asarray(keyed.reindex(index).to_numpy(dtype=float), dtype=np.float64)
