@@ -82,6 +82,10 @@ def test_baselines_are_in_every_comparison(comparison: Comparison) -> None:
     assert _row(comparison, "random (expected)", "curve")["apgr"] == pytest.approx(0.5)
     oracle = _row(comparison, "oracle (recorded)", "curve")
     assert oracle["apgr"] > 1.0  # the oracle beats the strong model: it never wastes a call
+    strong = _row(comparison, "always-strong")
+    assert strong["random_quality_at_cost"] == pytest.approx(strong["quality"])  # all the budget: all strong
+    assert strong["oracle_quality_at_cost"] == pytest.approx(oracle["quality"])
+    assert _row(comparison, "always-weak")["pareto"] and not strong["pareto"]  # keyword is as good, cheaper
 
 
 def test_threshold_router_is_swept_and_scored_like_routellm(comparison: Comparison) -> None:

@@ -22,6 +22,8 @@ from persona_lab.metrics import (
     cpt,
     oracle_curve,
     oracle_quality,
+    oracle_quality_at_cost,
+    pareto_frontier,
     percentile_interval,
     pgr,
     quantile_thresholds,
@@ -248,7 +250,34 @@ def analyze_suite(
             "aiq": closed_aiq(list(costs), list(qualities), cost_range, (c_weak, r_weak, c_strong, r_strong)),
             "note": "at 50% strong calls; curve over 0–100% strong calls",
         })
+    _matched_cost_baselines(summary, w_scores, s_scores, wc, sc)
     info = {"suite": units.suite, "n_items": units.n_items, "n_turns": n, "weak_tier": units.weak_tier,
             "strong_tier": units.strong_tier, "weak_quality": r_weak, "strong_quality": r_strong,
             "weak_cost_usd": c_weak, "strong_cost_usd": c_strong}
     return SuiteAnalysis(summary, curves, info)
+
+
+def _matched_cost_baselines(rows: list[dict[str, Any]], weak: NDArray[np.float64], strong: NDArray[np.float64],
+                            weak_cost: NDArray[np.float64], strong_cost: NDArray[np.float64]) -> None:
+    """Add random and oracle quality at each row's cost, and whether the row is Pareto-optimal.
+
+    Random routing at cost ``c`` mixes the single models in the proportion that costs ``c``;
+    the oracle buys upgrades by gain per dollar. The Pareto flag compares the routers' own
+    points (loop runs and sweep points), not the analytic baselines.
+    """
+    c_weak, c_strong = float(weak_cost.sum()), float(strong_cost.sum())
+    span = c_strong - c_weak
+    for row in rows:
+        cost = float(row.get("cost_usd", np.nan))
+        if np.isnan(cost) or span <= 0:
+            row["random_quality_at_cost"] = row["oracle_quality_at_cost"] = np.nan
+            continue
+        share = min(1.0, max(0.0, (cost - c_weak) / span))
+        row["random_quality_at_cost"] = float(random_quality(weak, strong, share))
+        row["oracle_quality_at_cost"] = float(oracle_quality_at_cost(weak, strong, weak_cost, strong_cost, cost))
+    points = [r for r in rows if r.get("point") in ("loop", "sweep")]
+    mask = pareto_frontier([r["cost_usd"] for r in points], [r["quality"] for r in points])
+    for row, on in zip(points, mask, strict=True):
+        row["pareto"] = bool(on)
+    for row in rows:
+        row.setdefault("pareto", False)

@@ -126,7 +126,7 @@ def tier_mix_figure(turns: pd.DataFrame, suite: str, strong_tier: str = "frontie
                                hovertemplate="%{y} · %{x}<br>%{z:.0%} on " + strong_tier + "<extra></extra>"))
     fig.update_layout(title=f"Tier mix per category: {suite} (share of turns on {strong_tier})",
                       height=max(320, 22 * len(share.index) + 160), template="plotly_white",
-                      yaxis={"automargin": True})
+                      yaxis={"automargin": True, "autorange": "reversed"})
     return fig
 
 
