@@ -113,7 +113,7 @@ def completed_items(path: str | Path, benchmark: BenchmarkSet, *, router: str | 
     return done
 
 
-@dataclass
+@dataclass(repr=False)
 class LiveResult:
     """What a live run did: turns written now, items skipped as already done, failures, grading cost."""
 
@@ -123,6 +123,10 @@ class LiveResult:
     failures: list[ItemFailure] = field(default_factory=list)
     ungraded: int = 0
     judge_cost_usd: float = 0.0
+
+    def __repr__(self) -> str:
+        return (f"LiveResult(path={str(self.path)!r}, written={self.written}, skipped_items={self.skipped_items}, "
+                f"failures={len(self.failures)}, ungraded={self.ungraded}, judge_cost_usd={self.judge_cost_usd:.4f})")
 
 
 async def run_live(

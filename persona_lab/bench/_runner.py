@@ -37,12 +37,16 @@ class ItemFailure:
     error: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ReplayResult:
     """Turn logs (labelled with scores) and the failed items of one router on one set."""
 
     records: tuple[TurnLog, ...]
     failures: tuple[ItemFailure, ...]
+
+    def __repr__(self) -> str:
+        # short on purpose: asyncio.run (3.11) builds the repr of its task's result on exit
+        return f"ReplayResult(records={len(self.records)}, failures={len(self.failures)})"
 
 
 class FirstTurnOnlyRouter:
