@@ -50,7 +50,8 @@ def router_factories(seed: int = 0, *, texts: Iterable[str] | None = None) -> di
         "sticky-heuristic": lambda: get("StickyRouter")(get("HeuristicRouter")(default_tier="small")),
         "knn": lambda: get("KNNRouter")(embedder=embedder()),
         "classifier": lambda: get("ClassifierRouter")(embedder=embedder()),
-        "mf": lambda: get("MatrixFactorizationRouter")(embedder=embedder()),
+        # 50 epochs: as good on the bundled sets as the default 100 (APGR within its CI) in half the time
+        "mf": lambda: get("MatrixFactorizationRouter")(epochs=50, embedder=embedder()),
     }
 
 
