@@ -114,6 +114,8 @@ def analyze_suite(
     r_weak, r_strong = float(w_scores.mean()), float(s_scores.mean())
     c_weak, c_strong = float(np.nansum(weak_cost)), float(np.nansum(strong_cost))
     cost_range = (min(c_weak, c_strong), max(c_weak, c_strong))
+    wc = np.nan_to_num(weak_cost)
+    sc = np.nan_to_num(strong_cost)
     boot = n_boot > 0
     weights = bootstrap_weights(units.n_items, n_boot, seed=seed)[:, units.item_index] if boot else np.zeros((0, n))
     wsum = weights.sum(axis=1) if boot else np.zeros(0)
@@ -121,12 +123,13 @@ def analyze_suite(
     b_strong = weights @ s_scores / wsum if boot else np.zeros(0)
     b_cweak = weights @ np.nan_to_num(weak_cost) if boot else np.zeros(0)
     b_cstrong = weights @ np.nan_to_num(strong_cost) if boot else np.zeros(0)
-    wc = np.nan_to_num(weak_cost)
-    sc = np.nan_to_num(strong_cost)
-    oracle_unit_w, oracle_unit_s = w_scores, s_scores
+    oracle_unit_w, oracle_unit_s, oracle_cost_w, oracle_cost_s = w_scores, s_scores, wc, sc
     if first_turn_only:  # RouteLLM's MT Bench oracle: one choice per question, scored on its mean
-        oracle_unit_w = np.bincount(units.item_index, weights=w_scores) / np.bincount(units.item_index)
-        oracle_unit_s = np.bincount(units.item_index, weights=s_scores) / np.bincount(units.item_index)
+        per_item = np.bincount(units.item_index).astype(float)
+        oracle_unit_w = np.bincount(units.item_index, weights=w_scores) / per_item
+        oracle_unit_s = np.bincount(units.item_index, weights=s_scores) / per_item
+        oracle_cost_w = np.bincount(units.item_index, weights=wc)
+        oracle_cost_s = np.bincount(units.item_index, weights=sc)
 
     summary: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
@@ -229,8 +232,7 @@ def analyze_suite(
     # -- analytic baselines: random (expected) and the oracle from the recorded outcomes ------------
     grid = np.linspace(0.0, 1.0, 11)
     rand = random_quality(w_scores, s_scores, grid)
-    orc = oracle_curve(oracle_unit_w, oracle_unit_s, grid, weak_cost=wc if not first_turn_only else None,
-                       strong_cost=sc if not first_turn_only else None)
+    orc = oracle_curve(oracle_unit_w, oracle_unit_s, grid, weak_cost=oracle_cost_w, strong_cost=oracle_cost_s)
     orc_quality = orc["quality"].to_numpy()
     orc_cost = (orc["cost_usd"].to_numpy() if "cost_usd" in orc.columns
                 else c_weak + grid * (c_strong - c_weak))
