@@ -1,4 +1,12 @@
-"""Benchmarks: recorded-outcome suites, replay through the real loop, router comparison."""
+"""Benchmarks: recorded-outcome suites, replay through the real loop, router comparison.
+
+- the benchmark-set format (``read_benchmark_set``/``write_benchmark_set``, ``docs/benchmark-format.md``),
+  the bundled suites (``load_suites``) and RouteLLM converters (``convert_routellm``);
+- replay tiers (``replay_tiers``): recorded models as tiers, streaming their recorded answers;
+- ``replay_items``: items through the real ``ConversationLoop``, turn logs labelled with scores;
+- ``compare``: every router on every suite, cross-validated and swept, → :class:`Comparison`;
+- ``run_live``: the same items against real tiers, graded, rate-limited and resumable.
+"""
 
 from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, label_routers
 from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, Comparison

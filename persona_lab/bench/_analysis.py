@@ -128,8 +128,8 @@ def analyze_suite(
         per_item = np.bincount(units.item_index).astype(float)
         oracle_unit_w = np.bincount(units.item_index, weights=w_scores) / per_item
         oracle_unit_s = np.bincount(units.item_index, weights=s_scores) / per_item
-        oracle_cost_w = np.bincount(units.item_index, weights=wc)
-        oracle_cost_s = np.bincount(units.item_index, weights=sc)
+        oracle_cost_w = np.bincount(units.item_index, weights=wc).astype(np.float64)
+        oracle_cost_s = np.bincount(units.item_index, weights=sc).astype(np.float64)
 
     summary: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
