@@ -61,9 +61,11 @@ def test_a_malformed_suite_file_names_the_line_and_field(tmp_path: Path, capsys:
     assert not (tmp_path / "runs").exists()  # nothing half-written
 
 
-def test_unknown_router_and_list(capsys: pytest.CaptureFixture[str], set_path: Path) -> None:
+def test_unknown_router_model_and_list(capsys: pytest.CaptureFixture[str], set_path: Path) -> None:
     assert main(["bench", "--suite", str(set_path), "--router", "telepathic"]) == 1
     assert "unknown router 'telepathic'" in capsys.readouterr().err
+    assert main(["bench", "--suite", str(set_path), "--router", "random", "--price", "gpt-9=1/2"]) == 1
+    assert "unknown model 'gpt-9'" in capsys.readouterr().err
     assert main(["bench", "--list-routers"]) == 0
     listed = capsys.readouterr().out
     assert "random" in listed and "oracle" in listed

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from persona_lab._errors import BenchmarkFormatError
 from persona_lab._persona import Persona
 from persona_lab.bench._analysis import RouterRun, analyze_suite
 from persona_lab.bench._format import BenchmarkSet
@@ -312,6 +313,10 @@ def compare(
     options = CompareOptions(folds=folds, cv=cv, seed=seed, route_first_turn_only=route_first_turn_only,
                              n_boot=n_boot, exact_routing=exact_routing)
     sets = load_suites(suites)
+    unknown = sorted(set(prices or {}) - {m for s in sets for m in s.models})
+    if unknown:
+        raise BenchmarkFormatError(f"price override for unknown model {unknown[0]!r}; the suites record: "
+                                   f"{', '.join(sorted({m for s in sets for m in s.models}))}", field="models")
     if limit is not None:
         sets = [s.head(limit) for s in sets]
     if routers is None:

@@ -72,22 +72,18 @@ class _ReplayIndex:
 
     def __init__(self, benchmark: BenchmarkSet):
         self.by_prefix: dict[tuple[str, ...], list[tuple[BenchmarkItem, int]]] = {}
-        self.by_last: dict[tuple[int, str], list[tuple[BenchmarkItem, int]]] = {}
-        self.by_id: dict[str, BenchmarkItem] = {}
+        self.by_text: dict[str, list[tuple[BenchmarkItem, int]]] = {}
         for item in benchmark.items:
-            self.by_id[item.id] = item
             for k in range(len(item.turns)):
                 self.by_prefix.setdefault(item.turns[: k + 1], []).append((item, k))
-                self.by_last.setdefault((k, item.turns[k]), []).append((item, k))
+                self.by_text.setdefault(item.turns[k], []).append((item, k))
         self.hint: tuple[str, int] | None = None
 
     def find(self, request: ChatRequest) -> tuple[BenchmarkItem, int] | None:
         users = tuple(m.content for m in request.messages if m.role == "user")
         matches = self.by_prefix.get(users)
-        if matches is None and users:  # history dropped to fit the budget: match the last turn
-            matches = self.by_last.get((len(users) - 1, users[-1]), [])
-            if not matches:
-                matches = [m for k in range(4) for m in self.by_last.get((k, users[-1]), [])]
+        if matches is None and users:  # older turns were dropped to fit the budget: match the last one
+            matches = self.by_text.get(users[-1])
         if not matches:
             return None
         if len(matches) > 1 and self.hint is not None:
