@@ -173,3 +173,8 @@ def test_route_on_the_first_turn_only() -> None:
     per_item = turns.groupby("item_id")["tier"].nunique()
     assert set(per_item) == {1}
     assert result.options["route_first_turn_only"] is True
+
+
+async def test_compare_also_runs_inside_a_running_event_loop() -> None:  # as in a notebook cell
+    result = compare(synthetic_set(6, seed=6), {"keyword": KeywordThresholdRouter()}, n_boot=0)
+    assert len(result.turns) == 18

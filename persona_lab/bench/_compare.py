@@ -136,6 +136,18 @@ def _to_jsonl_gz(records: Sequence[TurnLog]) -> bytes:
     return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=1, mtime=0)
 
 
+def _run(coroutine: Any) -> Any:
+    """``asyncio.run``, also from inside a running loop (Jupyter): then in a short-lived thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _scores_for(router: Any, units: UnitTable, rows: NDArray[np.int64]) -> NDArray[np.float64]:
     texts = [units.texts[i] for i in rows]
     return np.asarray(router.score_texts(texts), dtype=float).reshape(-1)
@@ -176,7 +188,7 @@ def _run_job(index: int, on_item: Callable[[], Any] | None = None) -> _JobResult
     fit_seconds = 0.0
 
     def replay(loop_router: Router, items: Sequence[Any] | None) -> None:
-        result = asyncio.run(replay_items(
+        result = _run(replay_items(
             suite.benchmark, suite.tiers, loop_router, label=job.label, items=items,
             route_first_turn_only=options.route_first_turn_only, persona=_STATE.persona, on_item=on_item))
         records.extend(result.records)
