@@ -71,7 +71,8 @@ def main() -> None:
     for suite in BUNDLED_SUITES:
         turns, wall, cpu = replay_throughput(suite)
         total_turns, total_wall, total_cpu = total_turns + turns, total_wall + wall, total_cpu + cpu
-        print(f"replay {suite:<9} {turns:>6} turns  {turns / wall:>8,.0f} turns/s wall  {turns / cpu:>8,.0f} turns/s CPU")
+        print(f"replay {suite:<9} {turns:>6} turns  {turns / wall:>8,.0f} turns/s wall  "
+              f"{turns / cpu:>8,.0f} turns/s CPU")
     print(f"replay all       {total_turns:>6} turns  {total_turns / total_wall:>8,.0f} turns/s wall  "
           f"{total_turns / total_cpu:>8,.0f} turns/s CPU   (target ≥ 2,000)")
     if args.profile:
