@@ -6,7 +6,6 @@ Subcommands import what they need when they run, so ``persona-lab --help`` stays
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from persona_lab.cli._bench import add_bench_parser, run_bench
@@ -35,7 +34,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_bench(args, parser)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
     return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
