@@ -101,3 +101,14 @@ def test_frame_has_documented_columns_and_dtypes(tmp_path: Path) -> None:
 def test_empty_frame_still_has_the_columns() -> None:
     frame = turn_logs_to_frame([])
     assert "total_cost_usd" in frame.columns and len(frame) == 0
+
+
+def test_gzip_compressed_logs_are_read(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "turns.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for i in range(3):
+            handle.write(json.dumps(record(i).to_dict()) + "\n")
+    assert [r.turn_index for r in read_turn_logs(path)] == [0, 1, 2]
+    assert len(turn_logs_to_frame(path)) == 3

@@ -6,6 +6,7 @@ at most that line. The reader returns every complete record and reports bad line
 
 from __future__ import annotations
 
+import gzip
 import json
 import warnings
 from collections.abc import Iterator
@@ -89,7 +90,7 @@ class JsonlTurnLogWriter:
 
 
 def read_turn_logs(path: str | Path, *, strict: bool = False) -> list[TurnLog]:
-    """Every complete record in a JSONL turn-log file.
+    """Every complete record in a JSONL turn-log file (``.jsonl`` or gzip-compressed ``.jsonl.gz``).
 
     A bad line (a truncated last line, or one that is not a record) is skipped with a
     :class:`TurnLogWarning` naming the file and line; ``strict=True`` raises
@@ -97,7 +98,8 @@ def read_turn_logs(path: str | Path, *, strict: bool = False) -> list[TurnLog]:
     """
     path = Path(path)
     records: list[TurnLog] = []
-    with path.open(encoding="utf-8") as handle:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         lines = handle.readlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():

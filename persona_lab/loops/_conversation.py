@@ -30,7 +30,7 @@ from persona_lab.loops._events import (
     TurnDone,
 )
 from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
-from persona_lab.loops._prompt import PromptParts
+from persona_lab.loops._prompt import FittedPrompt, PromptParts
 from persona_lab.loops._tools import Toolbox, ToolOutcome
 from persona_lab.loops._turn_log import Attempt, CompactionCall, ToolCallRecord, TurnLog
 from persona_lab.memory._protocol import MemoryItem, MemoryStore
@@ -195,7 +195,8 @@ class ConversationLoop:
             history=conversation.turns[summarized:],
             current=(user,),
         )
-        prompt_tokens = parts.total_tokens
+        whole = parts.fit(None)
+        prompt_tokens = whole.tokens
         context = RoutingContext(
             conversation_id=cid,
             turn_index=index,
@@ -224,7 +225,7 @@ class ConversationLoop:
             yield TierChosen(
                 cid, index, tier, info.provider, info.model, decision.reason, self._router_name, decision.scores
             )
-            async for event in self._answer(conversation, index, tier, parts, context, decision, state):
+            async for event in self._answer(conversation, index, tier, parts, whole, context, decision, state):
                 yield event
             assert state.last is not None
             answer = state.last.text
@@ -300,6 +301,7 @@ class ConversationLoop:
         index: int,
         tier: str,
         parts: PromptParts,
+        whole: FittedPrompt,
         context: RoutingContext,
         decision: RoutingDecision,
         state: _TurnState,
@@ -310,7 +312,7 @@ class ConversationLoop:
         escalations = 0
         while True:
             base_messages = len(state.turn_messages)
-            async for event in self._tool_rounds(cid, index, tier, parts, state, error_cache):
+            async for event in self._tool_rounds(cid, index, tier, parts, whole, state, error_cache):
                 yield event
             result = state.last
             assert result is not None
@@ -340,6 +342,7 @@ class ConversationLoop:
         index: int,
         tier: str,
         parts: PromptParts,
+        whole: FittedPrompt,
         state: _TurnState,
         error_cache: dict[tuple[str, str], ToolOutcome],
     ) -> AsyncIterator[LoopEvent]:
@@ -350,7 +353,8 @@ class ConversationLoop:
             def build(
                 cand_tier: str, config: ModelConfig, extra: tuple[Message, ...] = extra, last_round: bool = last_round
             ) -> ChatRequest:
-                fitted = parts.fit(config.prompt_budget)
+                budget = config.prompt_budget
+                fitted = whole if whole.tokens <= budget else parts.fit(budget)
                 offer = self.toolbox.specs() if (len(self.toolbox) and config.supports_tools and not last_round) else ()
                 return ChatRequest(
                     model=config.model,
