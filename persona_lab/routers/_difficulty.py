@@ -17,19 +17,27 @@ from persona_lab.routers._signals import (
     REASONING_PATTERNS,
     SAFETY_PATTERNS,
     SMALL_TALK_WORDS,
-    compile_patterns,
-    first_match,
     is_small_talk,
     looks_like_code_or_math,
-    words_of,
 )
+from persona_lab.routers._word_patterns import CombinedSearch, ScanText, WordPatterns, word_patterns
 
 __all__ = ["Difficulty", "estimate_difficulty"]
 
-_SAFETY = compile_patterns(SAFETY_PATTERNS)
-_IDENTITY = compile_patterns(IDENTITY_PATTERNS)
-_REASONING = compile_patterns(REASONING_PATTERNS)
+
+def _group(patterns: tuple[str, ...]) -> WordPatterns:
+    found = word_patterns(patterns)
+    assert found is not None, "the default pattern lists are not empty"
+    return found
+
+
+# Safety and identity need one match (the turn is critical), reasoning every distinct one.
+_SIGNALS = CombinedSearch(
+    [_group(SAFETY_PATTERNS), _group(IDENTITY_PATTERNS), _group(REASONING_PATTERNS)],
+    first_only=(True, True, False),
+)
 _LONG_TOKENS = 400
+_SMALL_TALK_MAX_WORDS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +56,16 @@ class Difficulty:
 def estimate_difficulty(context: RoutingContext) -> Difficulty:
     """Estimate how hard ``context.message`` is to answer well (no model, no download)."""
     text = context.message
-    if first_match(_SAFETY, text) or first_match(_IDENTITY, text):
+    scan = ScanText(text)
+    safety, identity, reasoning_hits = _SIGNALS.matches(scan, until=2)
+    if safety or identity:
         return Difficulty(1.0, "critical")
-    if is_small_talk(words_of(text), SMALL_TALK_WORDS, 8):
+    short = scan.word_count() <= _SMALL_TALK_MAX_WORDS
+    if short and is_small_talk(scan.words(), SMALL_TALK_WORDS, _SMALL_TALK_MAX_WORDS):
         return Difficulty(0.0, "small_talk")
     tokens = estimate_tokens(text)
     length = 0.25 * min(1.0, math.log1p(tokens) / math.log1p(_LONG_TOKENS))
-    hits = {m.group(0).lower() for m in _REASONING.finditer(text)} if _REASONING else set()
+    hits = {m.group(0).lower() for m in reasoning_hits}
     reasoning = min(0.4, 0.2 * len(hits))
     code = 0.15 if looks_like_code_or_math(text) else 0.0
     questions = min(0.1, 0.05 * max(0, text.count("?") - 1))

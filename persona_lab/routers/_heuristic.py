@@ -20,9 +20,6 @@ from persona_lab.routers._signals import (
     REASONING_PATTERNS,
     SAFETY_PATTERNS,
     SMALL_TALK_WORDS,
-    compile_patterns,
-    compile_phrases,
-    first_match,
     is_small_talk,
     looks_like_code_or_math,
     words_of,
@@ -35,6 +32,13 @@ from persona_lab.routers._tier_choice import (
     persona_keywords,
     pinned_tier,
 )
+from persona_lab.routers._word_patterns import (
+    CombinedSearch,
+    ScanText,
+    WordPatterns,
+    word_patterns,
+    word_phrases,
+)
 
 __all__ = ["HeuristicRouter"]
 
@@ -46,6 +50,26 @@ class _Hit:
     why: str
     match: str | None = None
     critical: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _PersonaRules:
+    """The pattern rules for one persona, derived once: one search over the message for all.
+
+    ``labels[i]`` is the (rule, tier) of search group ``i``, in rule order: safety, identity,
+    keywords of the tiers above the default tier (strongest first), then reasoning; ``long_*``
+    leave reasoning out (a long message is decided before it). ``down`` holds the default tier
+    and below, cheapest first, with the words of their keywords.
+    """
+
+    search: CombinedSearch
+    labels: tuple[tuple[str, str], ...]
+    long_search: CombinedSearch
+    long_labels: tuple[tuple[str, str], ...]
+    down: tuple[tuple[str, frozenset[str]], ...]
+
+
+_CACHED_PERSONAS = 64
 
 
 class HeuristicRouter(RouterParams):
@@ -109,9 +133,10 @@ class HeuristicRouter(RouterParams):
             )
         if self.keywords:
             check_tier_names(self.keywords, "HeuristicRouter keywords")
-        self._safety = compile_patterns(tuple(self.safety_patterns))
-        self._identity = compile_patterns(tuple(self.identity_patterns))
-        self._reasoning = compile_patterns(tuple(self.reasoning_patterns))
+        self._safety = word_patterns(tuple(self.safety_patterns))
+        self._identity = word_patterns(tuple(self.identity_patterns))
+        self._reasoning = word_patterns(tuple(self.reasoning_patterns))
+        self._persona_rules: dict[int, tuple[object, _PersonaRules]] = {}
 
     @property
     def name(self) -> str:
@@ -137,25 +162,48 @@ class HeuristicRouter(RouterParams):
 
     # -- routing -----------------------------------------------------------------------------
 
-    def _merged_keywords(self, context: RoutingContext) -> dict[str, list[str]]:
+    def _rules_for(self, context: RoutingContext) -> _PersonaRules:
+        """The persona's keywords merged with the router's rules, cached per preferences object.
+
+        Preferences are frozen, so the object identity is the key (the entry keeps the object,
+        so its id is not reused while cached).
+        """
+        preferences = context.preferences
+        cached = self._persona_rules.get(id(preferences))
+        if cached is not None and cached[0] is preferences:
+            return cached[1]
         merged: dict[str, list[str]] = {}
         for source in (persona_keywords(context, "HeuristicRouter"), self.keywords or {}):
             for tier, words in source.items():
                 merged.setdefault(tier, []).extend(words)
-        return merged
-
-    def _keyword_hit_up(self, text: str, merged: Mapping[str, list[str]]) -> _Hit | None:
-        """Keywords of tiers above the default tier: any whole-word match, strongest first."""
         default_rank = TIER_RANK[self.default_tier]
+        groups: list[tuple[str, str, WordPatterns | None]] = [
+            ("safety", self.critical_tier, self._safety),
+            ("identity", self.critical_tier, self._identity),
+        ]
         for tier in sorted(merged, key=TIER_RANK.__getitem__, reverse=True):
-            if TIER_RANK[tier] <= default_rank:
-                continue
-            match = first_match(compile_phrases(tuple(merged[tier])), text)
-            if match is not None:
-                return _Hit("keywords", tier, f"keyword {match!r}", match)
-        return None
+            if TIER_RANK[tier] > default_rank:
+                groups.append(("keywords", tier, word_phrases(tuple(merged[tier]))))
+        long_groups = [(rule, tier, g) for rule, tier, g in groups if g is not None]
+        short_groups = [*long_groups, *([("reasoning", self.complex_tier, self._reasoning)] if self._reasoning else [])]
+        down = tuple(
+            (tier, frozenset(w for phrase in merged[tier] for w in words_of(phrase)))
+            for tier in sorted(merged, key=TIER_RANK.__getitem__)
+            if TIER_RANK[tier] <= default_rank
+        )
+        rules = _PersonaRules(
+            CombinedSearch([g for _, _, g in short_groups]),
+            tuple((rule, tier) for rule, tier, _ in short_groups),
+            CombinedSearch([g for _, _, g in long_groups]),
+            tuple((rule, tier) for rule, tier, _ in long_groups),
+            down,
+        )
+        if len(self._persona_rules) >= _CACHED_PERSONAS:
+            self._persona_rules.clear()
+        self._persona_rules[id(preferences)] = (preferences, rules)
+        return rules
 
-    def _keyword_hit_down(self, words: list[str], merged: Mapping[str, list[str]]) -> _Hit | None:
+    def _keyword_hit_down(self, words: list[str], rules: _PersonaRules) -> _Hit | None:
         """Keywords of the default tier and below count as extra small talk for that tier.
 
         The message must be short and made only of small-talk words and that tier's keywords,
@@ -163,49 +211,47 @@ class HeuristicRouter(RouterParams):
         """
         if not words or len(words) > self.small_talk_max_words:
             return None
-        default_rank = TIER_RANK[self.default_tier]
-        for tier in sorted(merged, key=TIER_RANK.__getitem__):
-            if TIER_RANK[tier] > default_rank:
-                continue
-            extra = {w for phrase in merged[tier] for w in words_of(phrase)}
+        for tier, extra in rules.down:
             if any(w in extra for w in words) and all(w in extra or w in self.small_talk_words for w in words):
                 match = next(w for w in words if w in extra)
                 return _Hit("keywords", tier, f"short message with keyword {match!r}", match)
         return None
 
-    def _first_hit(self, text: str, context: RoutingContext, tokens: int, words: list[str]) -> _Hit:
+    def _first_hit(self, text: ScanText, context: RoutingContext, tokens: int) -> _Hit:
         if self.respect_pin:
             pinned = pinned_tier(context, "HeuristicRouter")
             if pinned is not None:
                 return _Hit("pinned", pinned, f"persona pins tier {pinned}")
-        for rule, pattern in (("safety", self._safety), ("identity", self._identity)):
-            match = first_match(pattern, text)
-            if match is not None:
-                return _Hit(rule, self.critical_tier, f"{rule} rule matched {match!r}", match, critical=True)
-        merged = self._merged_keywords(context)
-        hit = self._keyword_hit_up(text, merged)
-        if hit is not None:
-            return hit
-        if tokens >= self.long_message_tokens:
+        rules = self._rules_for(context)
+        long = tokens >= self.long_message_tokens
+        search, labels = (rules.long_search, rules.long_labels) if long else (rules.search, rules.labels)
+        # Rules 2, 3, 4 and 6 in one pass; the first group in rule order that matched decides.
+        for (rule, tier), found in zip(labels, search.matches(text, until=1), strict=True):
+            if found:
+                match = " ".join(found[0].group(0).split())
+                if rule == "keywords":
+                    return _Hit(rule, tier, f"keyword {match!r}", match)
+                if rule == "reasoning":
+                    return _Hit(rule, tier, f"reasoning rule matched {match!r}", match)
+                return _Hit(rule, tier, f"{rule} rule matched {match!r}", match, critical=True)
+        if long:
             return _Hit("long", self.complex_tier, f"long message ({tokens} tokens)")
-        match = first_match(self._reasoning, text)
-        if match is not None:
-            return _Hit("reasoning", self.complex_tier, f"reasoning rule matched {match!r}", match)
-        if looks_like_code_or_math(text):
+        if looks_like_code_or_math(text.text):
             return _Hit("reasoning", self.complex_tier, "code or maths in the message")
+        # Rules 7 and 8 need at most small_talk_max_words words; a longer message skips the list.
+        words = text.words() if text.word_count() <= self.small_talk_max_words else []
         if is_small_talk(words, self.small_talk_words, self.small_talk_max_words):
             return _Hit("small_talk", self.small_talk_tier, "the whole message is small talk")
-        hit = self._keyword_hit_down(words, merged)
+        hit = self._keyword_hit_down(words, rules)
         if hit is not None:
             return hit
         return _Hit("default", self.default_tier, "no rule fired")
 
     def route(self, context: RoutingContext) -> RoutingDecision:
         configured = configured_tiers(context, "HeuristicRouter")
-        text = context.message
-        tokens = estimate_tokens(text)
-        words = words_of(text)
-        hit = self._first_hit(text, context, tokens, words)
+        text = ScanText(context.message)
+        tokens = estimate_tokens(context.message)
+        hit = self._first_hit(text, context, tokens)
         tier = nearest_configured(hit.tier, configured)
         if hit.critical:
             ordinary = nearest_configured(self.default_tier, configured)
@@ -219,7 +265,7 @@ class HeuristicRouter(RouterParams):
             "match": hit.match,
             "wanted_tier": hit.tier,
             "message_tokens": tokens,
-            "message_words": len(words),
+            "message_words": text.word_count(),
             "critical": hit.critical,
         }
         return RoutingDecision(tier, reason, features=features)

@@ -7,9 +7,10 @@ cover "ignore your previous instructions" and "ignore all prior instructions".
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
+
+from persona_lab.routers._word_patterns import word_patterns, word_phrases, words_of
 
 __all__ = [
     "IDENTITY_PATTERNS",
@@ -115,33 +116,27 @@ SMALL_TALK_WORDS: frozenset[str] = frozenset(
 carry the whole turn.
 """
 
-_WORD = re.compile(r"[a-z0-9']+")
-_SPACE = re.compile(r" (?![?*+{])")  # a space in a pattern matches any whitespace, unless quantified
-_CODE_OR_MATH = re.compile(r"```|\bdef \w+\(|\d+\s*[-+*/^×÷=<>]\s*\d+")
+# ```, a Python def, or digits around an operator. Three searches that each skip ahead fast (a
+# literal prefix, or a digit), where one alternation tried every position: the same answer.
+_CODE_FENCE = "```"
+_PYTHON_DEF = re.compile(r"def(?<!\wdef) \w+\(")
+_ARITHMETIC = re.compile(r"\d\s*[-+*/^×÷=<>]\s*\d")
 
 
-def words_of(text: str) -> list[str]:
-    """Lower-case words (letters, digits, apostrophes)."""
-    return _WORD.findall(text.lower())
-
-
-def _compile(bodies: Iterable[str]) -> re.Pattern[str] | None:
-    joined = "|".join(bodies)
-    if not joined:
-        return None
-    return re.compile(rf"(?<!\w)(?:{joined})(?!\w)", re.IGNORECASE)
-
-
-@functools.lru_cache(maxsize=256)
 def compile_patterns(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One case-insensitive whole-word regex for all ``patterns`` (None when there are none)."""
-    return _compile(_SPACE.sub(r"\\s+", p) for p in patterns)
+    """One case-insensitive whole-word regex for all ``patterns`` (None when there are none).
+
+    A space in a pattern matches any run of whitespace. :func:`word_patterns` is the same
+    search, faster on long texts.
+    """
+    found = word_patterns(patterns)
+    return None if found is None else found.pattern
 
 
-@functools.lru_cache(maxsize=256)
 def compile_phrases(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     """Like :func:`compile_patterns` for plain words and phrases (no regex syntax)."""
-    return _compile(r"\s+".join(re.escape(w) for w in p.split()) for p in phrases if p.strip())
+    found = word_phrases(phrases)
+    return None if found is None else found.pattern
 
 
 def first_match(pattern: re.Pattern[str] | None, text: str) -> str | None:
@@ -158,4 +153,5 @@ def is_small_talk(words: Sequence[str], vocabulary: Collection[str], max_words: 
 
 
 def looks_like_code_or_math(text: str) -> bool:
-    return _CODE_OR_MATH.search(text) is not None
+    """True for a code fence, a Python ``def name(``, or arithmetic such as ``3 * 4``."""
+    return _CODE_FENCE in text or _PYTHON_DEF.search(text) is not None or _ARITHMETIC.search(text) is not None
