@@ -116,12 +116,11 @@ SMALL_TALK_WORDS: frozenset[str] = frozenset(
 carry the whole turn.
 """
 
-# ```, a Python def, or digits around an operator. Three searches that each skip ahead fast (a
-# literal prefix, or a digit), where one alternation tried every position: the same answer.
+# ```, a Python def, or digits around an operator (``\d\s*[-+*/^×÷=<>]\s*\d``), found by searches
+# that skip ahead fast: a literal, or an operator, the rarest part of the arithmetic.
 _CODE_FENCE = "```"
 _PYTHON_DEF = re.compile(r"def(?<!\wdef) \w+\(")
-_ARITHMETIC = re.compile(r"\d\s*[-+*/^×÷=<>]\s*\d")
-
+_OPERATOR_THEN_DIGIT = re.compile(r"[-+*/^×÷=<>]\s*\d")
 
 def compile_patterns(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     """One case-insensitive whole-word regex for all ``patterns`` (None when there are none).
@@ -154,4 +153,12 @@ def is_small_talk(words: Sequence[str], vocabulary: Collection[str], max_words: 
 
 def looks_like_code_or_math(text: str) -> bool:
     """True for a code fence, a Python ``def name(``, or arithmetic such as ``3 * 4``."""
-    return _CODE_FENCE in text or _PYTHON_DEF.search(text) is not None or _ARITHMETIC.search(text) is not None
+    if _CODE_FENCE in text or _PYTHON_DEF.search(text) is not None:
+        return True
+    for operator in _OPERATOR_THEN_DIGIT.finditer(text):
+        before = operator.start() - 1
+        while before >= 0 and text[before].isspace():  # str.isspace is re's \s
+            before -= 1
+        if before >= 0 and text[before].isdecimal():  # str.isdecimal is re's \d
+            return True
+    return False
