@@ -69,12 +69,24 @@ class KNNRouter(LearnedRouter):
         self.quality_ = data.quality
         self.prior_ = data.quality.mean(axis=0)
 
-    def _similarities(self, x: Any) -> FloatArray:
-        if sp.issparse(x):
-            return np.asarray((x @ self.embeddings_).toarray()).ravel()
-        if sp.issparse(self.embeddings_):
-            raise RouterError("KNNRouter: the embedder changed from sparse to dense output after fit")
-        return np.asarray(self.embeddings_ @ np.asarray(x).ravel())
+    def _sparse_similarities(self, columns: Any, values: Any) -> FloatArray:
+        """``x @ embeddings_`` for one sparse row ``x`` (its column indices and values).
+
+        The products and their sums in the order SciPy's sparse product uses (row ``x``'s
+        entries in turn, each over its training postings), so the result is the same to the
+        bit, without building two sparse matrices for a single row.
+        """
+        postings: Any = self.embeddings_
+        starts = postings.indptr[columns]
+        lengths = postings.indptr[columns + 1] - starts
+        total = int(lengths.sum())
+        n = postings.shape[1]
+        if total == 0:
+            return np.zeros(n)
+        # positions of every posting of every column, in order: starts[c], starts[c] + 1, …
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+        weights = postings.data[offsets] * np.repeat(values, lengths)
+        return np.bincount(postings.indices[offsets], weights=weights, minlength=n).astype(np.float64, copy=False)
 
     def _predict_one(self, sims: FloatArray) -> FloatArray:
         n = sims.shape[0]
@@ -91,6 +103,17 @@ class KNNRouter(LearnedRouter):
     def _predict_rows(self, X: Any) -> FloatArray:
         rows = X.shape[0]
         out = np.empty((rows, len(self.tiers_)))
+        if sp.issparse(X):
+            if not sp.issparse(self.embeddings_):
+                raise RouterError("KNNRouter: the embedder changed from dense to sparse output after fit")
+            if not isinstance(X, sp.csr_matrix):
+                X = sp.csr_matrix(X)
+            for i in range(rows):
+                row = slice(X.indptr[i], X.indptr[i + 1])
+                out[i] = self._predict_one(self._sparse_similarities(X.indices[row], X.data[row]))
+            return out
+        if sp.issparse(self.embeddings_):
+            raise RouterError("KNNRouter: the embedder changed from sparse to dense output after fit")
         for i in range(rows):
-            out[i] = self._predict_one(self._similarities(X[i]))
+            out[i] = self._predict_one(np.asarray(self.embeddings_ @ np.asarray(X[i]).ravel()))
         return out

@@ -151,6 +151,6 @@ class MatrixFactorizationRouter(LearnedRouter):
     def _predict_rows(self, X: Any) -> FloatArray:
         out = np.empty((X.shape[0], len(self.tiers_)))
         for i in range(X.shape[0]):
-            strengths = self._strengths(X[i])
+            strengths = self._strengths(X if X.shape[0] == 1 else X[i])  # a lone row needs no slicing
             out[i] = _sigmoid(strengths - strengths[0])
         return out
