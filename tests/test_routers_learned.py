@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 
 from persona_lab import NotFittedError, RouterError, RoutingPreferences, UnknownTier
 from persona_lab.logs import turn_logs_to_frame
@@ -242,3 +244,34 @@ def test_predict_quality_is_a_frame_per_tier() -> None:
     assert quality.loc[0, "small"] > 0.5 > quality.loc[1, "small"]
     with pytest.raises(RouterError, match=r"pass a list of texts"):
         router.score_texts("one string")
+
+
+def _same_sparse(a: Any, b: Any) -> bool:
+    a, b = sp.csr_matrix(a), sp.csr_matrix(b)
+    return (a.shape == b.shape and np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+            and np.array_equal(a.data, b.data))
+
+
+def test_default_embedders_give_scikit_learns_vectors_to_the_bit() -> None:
+    """The embedders skip scikit-learn's re-validation of their own output, nothing else."""
+    frame = three_tier_frame()
+    texts = [*frame["prompt"], "", "words it never saw", "PROVE the integral theorem, twice: prove it!"]
+    for params in ({}, {"ngram_range": (1, 1), "sublinear_tf": False, "max_features": 20}):
+        embedder = TfidfEmbedder(**params).fit(list(frame["prompt"]))
+        reference = TfidfVectorizer(dtype=np.float64, **embedder.get_params()).fit(list(frame["prompt"]))
+        assert _same_sparse(embedder(texts), reference.transform(texts))
+        assert _same_sparse(embedder(texts[:1]), reference.transform(texts[:1]))
+    hashing = HashingVectorizer(n_features=2**12, ngram_range=(1, 2), alternate_sign=False, norm="l2")
+    assert _same_sparse(HashingEmbedder(n_features=2**12)(texts), hashing.transform(texts))
+
+
+def test_knn_similarities_equal_the_sparse_product_to_the_bit() -> None:
+    router = KNNRouter().fit(three_tier_frame())
+    texts = ["prove the integral theorem for the cat manifold", "nothing it knows", "", "the the the"]
+    X = router.embedder_(texts)
+    for i in range(len(texts)):
+        row = X[i]
+        expected = np.asarray((row @ router.embeddings_).toarray()).ravel()
+        assert np.array_equal(router._sparse_similarities(row.indices, row.data), expected)
+    alone = np.vstack([router.predict_quality([t]).to_numpy() for t in texts])
+    assert np.array_equal(alone, router.predict_quality(texts).to_numpy())
