@@ -7,6 +7,7 @@ several questions and tool use add up from a base of 0.3.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -31,11 +32,16 @@ def _group(patterns: tuple[str, ...]) -> WordPatterns:
     return found
 
 
-# Safety and identity need one match (the turn is critical), reasoning every distinct one.
-_SIGNALS = CombinedSearch(
-    [_group(SAFETY_PATTERNS), _group(IDENTITY_PATTERNS), _group(REASONING_PATTERNS)],
-    first_only=(True, True, False),
-)
+@functools.cache
+def _signals() -> CombinedSearch:
+    """Safety and identity need one match (the turn is critical), reasoning every distinct one.
+
+    Built on first use: compiling the groups takes milliseconds an import should not pay.
+    """
+    return CombinedSearch(
+        [_group(SAFETY_PATTERNS), _group(IDENTITY_PATTERNS), _group(REASONING_PATTERNS)],
+        first_only=(True, True, False),
+    )
 _LONG_TOKENS = 400
 _SMALL_TALK_MAX_WORDS = 8
 
@@ -57,7 +63,7 @@ def estimate_difficulty(context: RoutingContext) -> Difficulty:
     """Estimate how hard ``context.message`` is to answer well (no model, no download)."""
     text = context.message
     scan = ScanText(text)
-    safety, identity, reasoning_hits = _SIGNALS.matches(scan, until=2)
+    safety, identity, reasoning_hits = _signals().matches(scan, until=2)
     if safety or identity:
         return Difficulty(1.0, "critical")
     short = scan.word_count() <= _SMALL_TALK_MAX_WORDS
