@@ -23,7 +23,7 @@ __all__ = ["CombinedSearch", "ScanText", "WordPatterns", "word_patterns", "word_
 _SPACE = re.compile(r" (?![?*+{])")  # a space in a pattern matches any whitespace, unless quantified
 _WORD = re.compile(r"[a-z0-9']+")
 
-_MAX_FRAGMENTS = 64
+_MAX_STARTS = 64
 _WORD_ASCII = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 # Lower-cased ASCII word characters stay, everything else (punctuation, whitespace, and the '?'
 # that stands for each non-ASCII character) becomes a space.
@@ -265,7 +265,7 @@ def _sequence(items: Iterable[tuple[Any, Any]]) -> Start:
             return starts, False
         alternatives, complete = step
         joined = [s + a for s in starts for a in alternatives]
-        if len(joined) > _MAX_FRAGMENTS:
+        if len(joined) > _MAX_STARTS:
             return starts, False
         starts = joined
         if not complete:
