@@ -20,6 +20,8 @@ from persona_lab.routers._training_frame import TrainingSet
 
 __all__ = ["KNNRouter"]
 
+_CHUNK_ROWS = 64
+
 
 class KNNRouter(LearnedRouter):
     """Route by the outcomes of the most similar training prompts.
@@ -108,9 +110,15 @@ class KNNRouter(LearnedRouter):
                 raise RouterError("KNNRouter: the embedder changed from dense to sparse output after fit")
             if not isinstance(X, sp.csr_matrix):
                 X = sp.csr_matrix(X)
-            for i in range(rows):
-                row = slice(X.indptr[i], X.indptr[i + 1])
-                out[i] = self._predict_one(self._sparse_similarities(X.indices[row], X.data[row]))
+            if rows == 1:
+                out[0] = self._predict_one(self._sparse_similarities(X.indices, X.data))
+                return out
+            # SciPy's product works row by row, with the same sums as one row alone; in chunks,
+            # so the (rows × training prompts) similarities stay small.
+            for start in range(0, rows, _CHUNK_ROWS):
+                sims = (X[start : start + _CHUNK_ROWS] @ self.embeddings_).toarray()
+                for offset, row_sims in enumerate(sims):
+                    out[start + offset] = self._predict_one(np.asarray(row_sims, dtype=np.float64))
             return out
         if sp.issparse(self.embeddings_):
             raise RouterError("KNNRouter: the embedder changed from sparse to dense output after fit")
