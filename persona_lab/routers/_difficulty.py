@@ -42,6 +42,8 @@ def _signals() -> CombinedSearch:
         [_group(SAFETY_PATTERNS), _group(IDENTITY_PATTERNS), _group(REASONING_PATTERNS)],
         first_only=(True, True, False),
     )
+
+
 _LONG_TOKENS = 400
 _SMALL_TALK_MAX_WORDS = 8
 
