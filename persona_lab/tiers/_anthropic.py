@@ -15,6 +15,7 @@ from persona_lab._errors import (
 )
 from persona_lab.tiers._config import ModelConfig
 from persona_lab.tiers._protocol import ChatRequest, Chunk, ToolCallDelta, Usage
+from persona_lab.tiers._stream_errors import cut_off_error, redact_keys
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -165,7 +166,7 @@ class AnthropicBackend:
                         cache_read = event.usage.cache_read_input_tokens
             if finish is None:
                 # The SDK ends quietly when the connection closes before message_delta: a cut-off answer.
-                raise self._cut_off(started)
+                raise cut_off_error(self._config, started=started, stop_field="stop_reason")
             usage = Usage(input_tokens, output_tokens, cache_read)
             yield Chunk(usage=usage, finish_reason=finish, response_model=model, final=True)
         except PersonaLabError:
@@ -179,7 +180,7 @@ class AnthropicBackend:
 
         cfg = self._config
         common: dict[str, Any] = {"provider": cfg.provider, "model": cfg.model}
-        text = self._redact(f"{cfg.ref}: {type(exc).__name__}: {exc}")
+        text = redact_keys(f"{cfg.ref}: {type(exc).__name__}: {exc}", cfg, self._client)
         if started:
             return StreamInterrupted(f"stream broke part-way: {text}", **common)
         if isinstance(exc, anthropic.APITimeoutError):
@@ -194,24 +195,6 @@ class AnthropicBackend:
                 return AuthFailed(text, status_code=status, retryable=False, **common)
             return ProviderError(text, status_code=status, retryable=status >= 500, **common)
         return ProviderError(text, **common)
-
-    def _cut_off(self, started: bool) -> ProviderError:
-        cfg = self._config
-        if started:
-            return StreamInterrupted(
-                f"stream broke part-way: {cfg.ref}: the stream ended without a stop_reason",
-                provider=cfg.provider,
-                model=cfg.model,
-            )
-        return ProviderError(f"{cfg.ref}: the stream ended before any answer", provider=cfg.provider, model=cfg.model)
-
-    def _redact(self, text: str) -> str:
-        """``text`` without the API key (some servers echo the key they were sent)."""
-        keys = (self._config.api_key.reveal() if self._config.api_key else "", getattr(self._client, "api_key", ""))
-        for key in keys:
-            if isinstance(key, str) and key:
-                text = text.replace(key, "********")
-        return text
 
     async def aclose(self) -> None:
         if self._client is not None:

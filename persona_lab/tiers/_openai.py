@@ -18,6 +18,7 @@ from persona_lab._errors import (
 from persona_lab._messages import Message
 from persona_lab.tiers._config import ModelConfig
 from persona_lab.tiers._protocol import ChatRequest, Chunk, ToolCallDelta, Usage
+from persona_lab.tiers._stream_errors import cut_off_error, redact_keys
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -151,7 +152,7 @@ class OpenAIBackend:
                         yield Chunk(delta=text, tool_calls=calls)
             if finish is None:
                 # The SDK ends quietly when the connection closes before [DONE]: a cut-off answer.
-                raise self._cut_off(started)
+                raise cut_off_error(self._config, started=started, stop_field="finish_reason")
             yield Chunk(usage=usage, finish_reason=finish, response_model=model, final=True)
         except PersonaLabError:
             raise
@@ -164,7 +165,7 @@ class OpenAIBackend:
 
         cfg = self._config
         common: dict[str, Any] = {"provider": cfg.provider, "model": cfg.model}
-        text = self._redact(f"{cfg.ref}: {type(exc).__name__}: {exc}")
+        text = redact_keys(f"{cfg.ref}: {type(exc).__name__}: {exc}", cfg, self._client)
         if started:
             return StreamInterrupted(f"stream broke part-way: {text}", **common)
         if isinstance(exc, openai.RateLimitError):
@@ -176,24 +177,6 @@ class OpenAIBackend:
         if isinstance(exc, openai.APIStatusError):
             return ProviderError(text, status_code=exc.status_code, retryable=exc.status_code >= 500, **common)
         return ProviderError(text, **common)
-
-    def _cut_off(self, started: bool) -> ProviderError:
-        cfg = self._config
-        if started:
-            return StreamInterrupted(
-                f"stream broke part-way: {cfg.ref}: the stream ended without a finish_reason",
-                provider=cfg.provider,
-                model=cfg.model,
-            )
-        return ProviderError(f"{cfg.ref}: the stream ended before any answer", provider=cfg.provider, model=cfg.model)
-
-    def _redact(self, text: str) -> str:
-        """``text`` without the API key (some servers echo the key they were sent)."""
-        keys = (self._config.api_key.reveal() if self._config.api_key else "", getattr(self._client, "api_key", ""))
-        for key in keys:
-            if isinstance(key, str) and key:
-                text = text.replace(key, "********")
-        return text
 
     async def aclose(self) -> None:
         if self._client is not None:
