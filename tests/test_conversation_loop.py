@@ -395,3 +395,13 @@ def test_tiers_registry_without_any_tier_fails_clearly(persona: Persona) -> None
 def test_model_config_with_backend_for_tests() -> None:
     backend = ScriptedBackend(["x"])
     assert ModelConfig("scripted", "m").with_backend(backend).backend is backend
+
+
+async def test_compaction_can_be_switched_off(persona: Persona, make_tiers: Any) -> None:
+    mid = ScriptedBackend(["answer"], cycle=True)
+    loop = ConversationLoop(persona, make_tiers(mid=mid), compactor=HistoryCompactor.off())
+    conv = loop.new_conversation()
+    for i in range(15):
+        await collect(loop, conv, f"q{i}")
+    assert conv.summarized_turns == 0 and conv.summary == ""
+    assert len([m for m in mid.requests[-1].messages if m.role == "user"]) == 15

@@ -31,13 +31,19 @@ class HistoryCompactor:
     max_summary_chars: int = 2000
     tier: str = "small"
     max_output_tokens: int = 400
+    enabled: bool = True
+
+    @classmethod
+    def off(cls) -> HistoryCompactor:
+        """A compactor that never summarises: the whole history is sent, within the model's budget."""
+        return cls(enabled=False)
 
     def __post_init__(self) -> None:
         if not 0 < self.keep_recent < self.compact_after:
             raise ValueError("need 0 < keep_recent < compact_after")
 
     def due(self, conversation: Conversation) -> bool:
-        return conversation.turn_count - conversation.summarized_turns > self.compact_after
+        return self.enabled and conversation.turn_count - conversation.summarized_turns > self.compact_after
 
     def to_summarize(self, conversation: Conversation) -> Sequence[ConversationTurn]:
         return conversation.turns[conversation.summarized_turns : conversation.turn_count - self.keep_recent]
