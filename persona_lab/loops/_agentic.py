@@ -628,9 +628,7 @@ class AgenticLoop:
                 draft.action = "final_answer"
                 draft.text = draft.answer_text = text.strip()
             else:
-                draft.action = "empty"
-                draft.messages.append(Message.user(_NUDGE))
-                draft.notes.append("empty reply; nudged")
+                _nudge(draft, "empty reply; nudged")
             return
         draft.text = marker.reasoning
         if marker.reasoning:
@@ -639,9 +637,7 @@ class AgenticLoop:
             draft.action = "final_answer"
             draft.answer_text = marker.text or marker.reasoning
             if not draft.answer_text:
-                draft.action = "empty"
-                draft.messages.append(Message.user(_NUDGE))
-                draft.notes.append("empty [FINAL]; nudged")
+                _nudge(draft, "empty [FINAL]; nudged")
             return
         ask = marker.ask
         assert ask is not None
@@ -846,3 +842,8 @@ def _notes(state: RunState, headline: str) -> str:
     return f"{headline}\n\nLatest notes: {last}" if last else headline
 
 
+def _nudge(draft: StepDraft, note: str) -> None:
+    """Record an empty step and ask the model to act next time."""
+    draft.action = "empty"
+    draft.messages.append(Message.user(_NUDGE))
+    draft.notes.append(note)
