@@ -9,7 +9,7 @@ the API sends them: ``message_start``, ``content_block_start`` / ``content_block
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,33 +41,16 @@ from persona_lab.tiers import (
     fold_stream,
 )
 from persona_lab.tiers._anthropic import AnthropicBackend
+from tests.mock_http import FakeServer, Reply, raises, streamed
 
 KEY = "sk-ant-api03-TESTKEY-9a8b7c6d5e4f"
 MODEL = "claude-haiku-4-5"
 SNAPSHOT = "claude-haiku-4-5-20251001"
 PERSONA = Path(__file__).resolve().parents[1] / "examples" / "personas" / "tenancy_advisor.yaml"
 
-Reply = Callable[[httpx2.Request], httpx2.Response]
 
 
 # -- the fake server -----------------------------------------------------------------------
-
-
-class FakeServer:
-    """A MockTransport handler: records requests, answers with the next reply (the last repeats)."""
-
-    def __init__(self, *replies: Reply):
-        self.replies = list(replies)
-        self.requests: list[httpx2.Request] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(request)
-        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        return reply(request)
-
-    @property
-    def body(self) -> dict[str, Any]:
-        return dict(json.loads(self.requests[-1].content))
 
 
 def message_start(input_tokens: int = 25, cache_read: int = 0, model: str = SNAPSHOT) -> dict[str, Any]:
@@ -141,19 +124,8 @@ def sse_bytes(events: Sequence[dict[str, Any]]) -> bytes:
 
 
 def sse(events: Sequence[dict[str, Any]], *, fail: Exception | None = None, piece: int = 41) -> Reply:
-    """A 200 event stream sent in ``piece``-byte reads; ``fail`` is raised after the last byte."""
-    data = sse_bytes(events)
-
-    def reply(request: httpx2.Request) -> httpx2.Response:
-        async def body() -> AsyncIterator[bytes]:
-            for i in range(0, len(data), piece):
-                yield data[i : i + piece]
-            if fail is not None:
-                raise fail
-
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body())
-
-    return reply
+    """The events as a 200 event stream sent in ``piece``-byte reads; ``fail`` is raised at the end."""
+    return streamed(sse_bytes(events), fail=fail, piece=piece)
 
 
 def error(status: int, type_: str, message: str) -> Reply:
@@ -165,13 +137,6 @@ def error(status: int, type_: str, message: str) -> Reply:
 
     def reply(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(status, headers={"retry-after-ms": "1", "request-id": "req_1"}, json=payload)
-
-    return reply
-
-
-def raises(exc_type: Callable[..., Exception], message: str) -> Reply:
-    def reply(request: httpx2.Request) -> httpx2.Response:
-        raise exc_type(message, request=request)
 
     return reply
 

@@ -9,7 +9,7 @@ records each request and answers with Chat Completions server-sent events as the
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,34 +43,16 @@ from persona_lab.tiers import (
     fold_stream,
 )
 from persona_lab.tiers._openai import OpenAIBackend
+from tests.mock_http import FakeServer, Reply, raises, streamed
 
 KEY = "sk-proj-TESTKEY-1f2e3d4c5b6a7980"
 MODEL = "gpt-4o-mini"
 SNAPSHOT = "gpt-4o-mini-2024-07-18"
 PERSONA = Path(__file__).resolve().parents[1] / "examples" / "personas" / "tenancy_advisor.yaml"
 
-Reply = Callable[[httpx2.Request], httpx2.Response]
 
 
 # -- the fake server -----------------------------------------------------------------------
-
-
-class FakeServer:
-    """A MockTransport handler: records requests, answers with the next reply (the last repeats)."""
-
-    def __init__(self, *replies: Reply):
-        self.replies = list(replies)
-        self.requests: list[httpx2.Request] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(request)
-        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        return reply(request)
-
-    @property
-    def body(self) -> dict[str, Any]:
-        """The JSON body of the last request."""
-        return dict(json.loads(self.requests[-1].content))
 
 
 def chunk(
@@ -132,19 +114,8 @@ def sse(
     fail: Exception | None = None,
     piece: int = 37,
 ) -> Reply:
-    """A 200 event stream sent in ``piece``-byte reads; ``fail`` is raised after the last byte."""
-    data = sse_bytes(events, done=done)
-
-    def reply(request: httpx2.Request) -> httpx2.Response:
-        async def body() -> AsyncIterator[bytes]:
-            for i in range(0, len(data), piece):
-                yield data[i : i + piece]
-            if fail is not None:
-                raise fail
-
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body())
-
-    return reply
+    """The events as a 200 event stream sent in ``piece``-byte reads; ``fail`` is raised at the end."""
+    return streamed(sse_bytes(events, done=done), fail=fail, piece=piece)
 
 
 def error(status: int, message: str, *, type_: str = "invalid_request_error", code: str | None = None) -> Reply:
@@ -152,13 +123,6 @@ def error(status: int, message: str, *, type_: str = "invalid_request_error", co
 
     def reply(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(status, headers={"retry-after-ms": "1"}, json=payload)
-
-    return reply
-
-
-def raises(exc_type: Callable[..., Exception], message: str) -> Reply:
-    def reply(request: httpx2.Request) -> httpx2.Response:
-        raise exc_type(message, request=request)
 
     return reply
 
