@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from persona_lab._messages import Conversation, ConversationTurn, Message
+from persona_lab.loops._summary_text import bound_summary, cut
 
 __all__ = ["HistoryCompactor"]
 
@@ -52,20 +53,11 @@ class HistoryCompactor:
         """System text and messages for the summary call."""
         lines = [f"Earlier summary:\n{previous_summary or '(none yet)'}", "", "New turns:"]
         for t in turns:
-            lines.append(f"User: {_cut(t.user_text, 600)}")
-            lines.append(f"Assistant: {_cut(t.answer, 600)}")
+            lines.append(f"User: {cut(t.user_text, 600)}")
+            lines.append(f"Assistant: {cut(t.answer, 600)}")
         words = max(50, self.max_summary_chars // 7)
         return _INSTRUCTIONS.format(words=words), (Message.user("\n".join(lines)),)
 
     def clean(self, text: str) -> str:
         """The summary cut to ``max_summary_chars``, at a sentence end where one is near."""
-        text = " ".join(text.split())
-        if len(text) <= self.max_summary_chars:
-            return text
-        cut = text[: self.max_summary_chars]
-        end = cut.rfind(". ")
-        return cut[: end + 1] if end > self.max_summary_chars // 2 else cut.rstrip() + "…"
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
+        return bound_summary(text, self.max_summary_chars)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from persona_lab._messages import Message
+from persona_lab.loops._summary_text import bound_summary, cut
 
 __all__ = ["StepCompactor"]
 
@@ -64,7 +65,7 @@ class StepCompactor:
         self, task: str, previous_summary: str, steps: Sequence[Sequence[Message]], first_index: int
     ) -> tuple[str, tuple[Message, ...]]:
         """System text and messages for the summary call."""
-        lines = [f"Task: {_cut(task, 800)}", "", f"Earlier notes:\n{previous_summary or '(none yet)'}", ""]
+        lines = [f"Task: {cut(task, 800)}", "", f"Earlier notes:\n{previous_summary or '(none yet)'}", ""]
         lines.append("New steps:")
         for offset, messages in enumerate(steps):
             lines.append(f"Step {first_index + offset + 1}:")
@@ -75,26 +76,17 @@ class StepCompactor:
 
     def clean(self, text: str) -> str:
         """The summary cut to ``max_summary_chars``, at a sentence end where one is near."""
-        text = " ".join(text.split())
-        if len(text) <= self.max_summary_chars:
-            return text
-        cut = text[: self.max_summary_chars]
-        end = cut.rfind(". ")
-        return cut[: end + 1] if end > self.max_summary_chars // 2 else cut.rstrip() + "…"
+        return bound_summary(text, self.max_summary_chars)
 
 
 def _describe(message: Message) -> list[str]:
     lines = []
     if message.role == "assistant":
         if message.content:
-            lines.append(f"  Agent: {_cut(message.content, 600)}")
-        lines.extend(f"  Agent called {c.name}({_cut(c.arguments, 300)})" for c in message.tool_calls)
+            lines.append(f"  Agent: {cut(message.content, 600)}")
+        lines.extend(f"  Agent called {c.name}({cut(c.arguments, 300)})" for c in message.tool_calls)
     elif message.role == "tool":
-        lines.append(f"  Result of {message.name}: {_cut(message.content, 600)}")
+        lines.append(f"  Result of {message.name}: {cut(message.content, 600)}")
     elif message.content:
-        lines.append(f"  User: {_cut(message.content, 600)}")
+        lines.append(f"  User: {cut(message.content, 600)}")
     return lines
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
