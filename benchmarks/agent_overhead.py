@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def build(steps: int) -> tuple[Any, Any]:
     from persona_lab import AgenticLoop, FixedRouter, InMemoryTurnLogWriter, Persona, TierRegistry, Toolbox, tool
-    from persona_lab._messages import ToolCall
-    from persona_lab.tiers import ChatRequest, ModelConfig, Price, ScriptedBackend, ScriptedResponse, Usage
+    from persona_lab.core import ChatRequest, ToolCall, Usage
+    from persona_lab.tiers import ModelConfig, Price, ScriptedBackend, ScriptedResponse
 
     @tool
     def lookup_statute(name: str) -> str:
@@ -41,14 +41,15 @@ def build(steps: int) -> tuple[Any, Any]:
         """
         return f"{name}: the landlord must keep the structure and exterior in repair."
 
-    usage = Usage(400, 20)
+    usage = Usage(input_tokens=400, output_tokens=20)
     lookup = ScriptedResponse(
         text="Checking the statute.",
-        tool_calls=(ToolCall("c", "lookup_statute", json.dumps({"name": "LTA 1985 s11"})),),
+        tool_calls=(ToolCall(id="c", name="lookup_statute", arguments=json.dumps({"name": "LTA 1985 s11"})),),
         usage=usage,
     )
     final = ScriptedResponse(
-        tool_calls=(ToolCall("f", "final_answer", json.dumps({"text": "Write to the landlord."})),), usage=usage
+        tool_calls=(ToolCall(id="f", name="final_answer", arguments=json.dumps({"text": "Write to the landlord."})),),
+        usage=usage,
     )
     calls = 0
 
@@ -61,15 +62,19 @@ def build(steps: int) -> tuple[Any, Any]:
     tiers = TierRegistry({"mid": ModelConfig("scripted", "mid", backend=backend, price=Price(1.0, 4.0))})
     persona = Persona.from_yaml(ROOT / "examples" / "personas" / "tenancy_advisor.yaml")
     agent = AgenticLoop(
-        persona, tiers, FixedRouter("mid"), toolbox=Toolbox([lookup_statute]),
-        writer=InMemoryTurnLogWriter(), max_steps=steps,
+        persona,
+        tiers,
+        FixedRouter("mid"),
+        toolbox=Toolbox([lookup_statute]),
+        writer=InMemoryTurnLogWriter(),
+        max_steps=steps,
     )
     return agent, backend
 
 
 async def one_run(steps: int) -> tuple[float, list[float]]:
     """Seconds for the whole run, and the duration of each step (from step start to TurnDone)."""
-    from persona_lab.loops import Started, TurnDone
+    from persona_lab.core import Started, TurnDone
 
     agent, _ = build(steps)
     step_times: list[float] = []
@@ -92,9 +97,10 @@ async def one_run(steps: int) -> tuple[float, list[float]]:
 async def backend_alone(calls: int) -> float:
     """Seconds per call of the scripted backend by itself (part of every step above)."""
     from persona_lab import Message
-    from persona_lab.tiers import ChatRequest, ScriptedBackend, ScriptedResponse, Usage
+    from persona_lab.core import ChatRequest, Usage
+    from persona_lab.tiers import ScriptedBackend, ScriptedResponse
 
-    answer = ScriptedResponse("Checking the statute.", usage=Usage(1, 1))
+    answer = ScriptedResponse("Checking the statute.", usage=Usage(input_tokens=1, output_tokens=1))
     backend = ScriptedBackend([answer], cycle=True, chunk_chars=64)
     request = ChatRequest(model="m", system="s", messages=(Message.user("hi"),))
     started = time.perf_counter()

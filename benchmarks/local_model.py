@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from persona_lab import Message, Persona
-from persona_lab.tiers import Backend, ChatRequest, LocalModelServer, TierRegistry, local_model_config
-from persona_lab.tiers._llama_cpp import LlamaCppBackend
+from persona_lab.core import Backend, ChatRequest
+from persona_lab.tiers import LlamaCppBackend, LocalModelServer, TierRegistry, local_model_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PERSONA = ROOT / "examples" / "personas" / "tenancy_advisor.yaml"

@@ -31,19 +31,26 @@ def import_time() -> float:
 
 async def run(turns: int) -> tuple[list[float], int]:
     from persona_lab import ConversationLoop, FixedRouter, InMemoryTurnLogWriter, Persona, TierRegistry
-    from persona_lab.tiers import ChatRequest, ModelConfig, Price, ScriptedBackend, ScriptedResponse, Usage
+    from persona_lab.core import ChatRequest, Usage
+    from persona_lab.tiers import ModelConfig, Price, ScriptedBackend, ScriptedResponse
 
-    answer = ScriptedResponse("Under section 11 your landlord must repair it.", usage=Usage(120, 12))
-    summary = ScriptedResponse("The user asked about repairs, mould and deposits.", usage=Usage(300, 20))
+    answer = ScriptedResponse(
+        "Under section 11 your landlord must repair it.", usage=Usage(input_tokens=120, output_tokens=12)
+    )
+    summary = ScriptedResponse(
+        "The user asked about repairs, mould and deposits.", usage=Usage(input_tokens=300, output_tokens=20)
+    )
 
     def script(request: ChatRequest) -> ScriptedResponse:
         return summary if "running summary" in request.system else answer
 
     backend = ScriptedBackend(script, chunk_chars=64)
-    tiers = TierRegistry({
-        "small": ModelConfig("scripted", "small", backend=backend, price=Price(0.15, 0.6)),
-        "mid": ModelConfig("scripted", "mid", backend=backend, price=Price(1.0, 4.0)),
-    })
+    tiers = TierRegistry(
+        {
+            "small": ModelConfig("scripted", "small", backend=backend, price=Price(0.15, 0.6)),
+            "mid": ModelConfig("scripted", "mid", backend=backend, price=Price(1.0, 4.0)),
+        }
+    )
     persona = Persona.from_yaml(ROOT / "examples" / "personas" / "tenancy_advisor.yaml")
     loop = ConversationLoop(persona, tiers, FixedRouter("mid"), writer=InMemoryTurnLogWriter())
     conversation = loop.new_conversation()

@@ -27,6 +27,7 @@ import pandas as pd
 
 from persona_lab import Persona, RoutingPreferences
 from persona_lab.bench import UnitTable, load_suites
+from persona_lab.core import RoutingContext, TierInfo
 from persona_lab.routers import (
     CascadeRouter,
     ClassifierRouter,
@@ -36,10 +37,8 @@ from persona_lab.routers import (
     MatrixFactorizationRouter,
     OracleRouter,
     RandomRouter,
-    RoutingContext,
     StickyRouter,
 )
-from persona_lab.tiers import TierInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKETS: dict[str, Callable[[int], bool]] = {
@@ -53,7 +52,11 @@ LEARNED_SUITES = ("mmlu", "gsm8k")  # 0/1 correctness; MT Bench's 1–10 ratings
 def infos(tiers: tuple[str, ...]) -> dict[str, TierInfo]:
     prices = {"small": (0.1, 0.4), "mid": (1.0, 4.0), "frontier": (5.0, 15.0)}
     return {
-        t: TierInfo(t, "openai", f"{t}-model", 128_000, 1024, True, *prices[t], "override", None, 1.0, False)
+        t: TierInfo(
+            name=t, provider="openai", model=f"{t}-model", context_window=128_000, max_output_tokens=1024,
+            supports_tools=True, input_per_mtok=prices[t][0], output_per_mtok=prices[t][1], price_source="override",
+            usd_per_hour=None, latency_s=1.0, local=False,
+        )
         for t in tiers
     }
 

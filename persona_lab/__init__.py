@@ -1,60 +1,75 @@
 """persona-lab: run LLM personas, route every turn to a model tier, measure cost against quality.
 
-Everything a user needs is importable from here. Names load on first use (PEP 562), so
-``import persona_lab`` stays fast and imports no provider SDK, pandas or pydantic.
+Everything a user needs is importable from here, and this is the one documented import path
+for these names. Names load on first use (PEP 562), so ``import persona_lab`` stays fast and
+imports no provider SDK, pandas or pydantic. Every exported class and function reports
+``persona_lab`` as its module (as httpx does), so reprs and tracebacks show the public path.
+
+The events the loops stream (``TextDelta``, ``TurnDone``, …) and the other shared records are
+documented in :mod:`persona_lab.core`; subpackage ``__all__`` lists hold what the other
+packages of persona-lab use.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import logging as _logging
+import types as _types
+import typing as _typing
 
 __version__ = "0.1.0"
 
-logging.getLogger("persona_lab").addHandler(logging.NullHandler())
+_logging.getLogger("persona_lab").addHandler(_logging.NullHandler())
 
 _EXPORTS: dict[str, str] = {
-    # persona, messages, errors
-    "Persona": "persona_lab._persona",
-    "RoutingPreferences": "persona_lab._persona",
-    "TIER_NAMES": "persona_lab._persona",
-    "Message": "persona_lab._messages",
-    "ToolCall": "persona_lab._messages",
-    "Conversation": "persona_lab._messages",
-    "ConversationTurn": "persona_lab._messages",
-    "estimate_tokens": "persona_lab._tokens",
-    "PersonaLabError": "persona_lab._errors",
-    "ConfigError": "persona_lab._errors",
-    "PersonaError": "persona_lab._errors",
-    "TierError": "persona_lab._errors",
-    "UnknownTier": "persona_lab._errors",
-    "TierNotConfigured": "persona_lab._errors",
-    "ProviderError": "persona_lab._errors",
-    "AllTiersFailed": "persona_lab._errors",
-    "RouterError": "persona_lab._errors",
-    "NotFittedError": "persona_lab._errors",
-    "LoopError": "persona_lab._errors",
-    "BudgetExceeded": "persona_lab._errors",
-    "ToolFailed": "persona_lab._errors",
-    "LogSchemaError": "persona_lab._errors",
-    "UsageError": "persona_lab._errors",
+    # persona
+    "Persona": "persona_lab.persona",
+    # vocabulary: tier names, routing preferences, messages, records, the sync helper
+    "TIER_NAMES": "persona_lab.core",
+    "RoutingPreferences": "persona_lab.core",
+    "Message": "persona_lab.core",
+    "ToolCall": "persona_lab.core",
+    "Conversation": "persona_lab.core",
+    "ConversationTurn": "persona_lab.core",
+    "RoutingContext": "persona_lab.core",
+    "RoutingDecision": "persona_lab.core",
+    "Verdict": "persona_lab.core",
+    "ChatRequest": "persona_lab.core",
+    "Usage": "persona_lab.core",
+    "TurnLog": "persona_lab.core",
+    "run_sync": "persona_lab.core",
+    # the error tree (every class)
+    "PersonaLabError": "persona_lab.core",
+    "ConfigError": "persona_lab.core",
+    "PersonaError": "persona_lab.core",
+    "BenchmarkFormatError": "persona_lab.core",
+    "TierError": "persona_lab.core",
+    "UnknownTier": "persona_lab.core",
+    "TierNotConfigured": "persona_lab.core",
+    "ProviderError": "persona_lab.core",
+    "RateLimited": "persona_lab.core",
+    "ProviderTimeout": "persona_lab.core",
+    "AuthFailed": "persona_lab.core",
+    "StreamInterrupted": "persona_lab.core",
+    "AllTiersFailed": "persona_lab.core",
+    "RouterError": "persona_lab.core",
+    "NotFittedError": "persona_lab.core",
+    "LoopError": "persona_lab.core",
+    "BudgetExceeded": "persona_lab.core",
+    "LogSchemaError": "persona_lab.core",
+    "UsageError": "persona_lab.core",
     # tiers
     "TierRegistry": "persona_lab.tiers",
     "TierConfig": "persona_lab.tiers",
     "ModelConfig": "persona_lab.tiers",
     "Price": "persona_lab.tiers",
+    "PriceBook": "persona_lab.tiers",
     "ScriptedBackend": "persona_lab.tiers",
     "ScriptedResponse": "persona_lab.tiers",
-    "Usage": "persona_lab.tiers",
     "LocalModelServer": "persona_lab.tiers",
     "local_model_config": "persona_lab.tiers",
     # routers
     "FixedRouter": "persona_lab.routers",
-    "RoutingContext": "persona_lab.routers",
-    "RoutingDecision": "persona_lab.routers",
-    "Verdict": "persona_lab.routers",
-    "EscalatingRouter": "persona_lab.routers",
     "RandomRouter": "persona_lab.routers",
     "OracleRouter": "persona_lab.routers",
     "HeuristicRouter": "persona_lab.routers",
@@ -81,11 +96,10 @@ _EXPORTS: dict[str, str] = {
     "RunStatus": "persona_lab.loops",
     "RunStep": "persona_lab.loops",
     "HistoryCompactor": "persona_lab.loops",
+    "StepCompactor": "persona_lab.loops",
     "Toolbox": "persona_lab.loops",
     "tool": "persona_lab.loops",
-    "TurnLog": "persona_lab.loops",
     "TurnResult": "persona_lab.loops",
-    "run_sync": "persona_lab.loops",
     # logs
     "JsonlTurnLogWriter": "persona_lab.logs",
     "InMemoryTurnLogWriter": "persona_lab.logs",
@@ -98,8 +112,7 @@ _EXPORTS: dict[str, str] = {
     "CostChart": "persona_lab.widgets",
     "TurnLogTable": "persona_lab.widgets",
     "TurnLogPanel": "persona_lab.widgets",
-    # benchmarks and metrics (pandas, scikit-learn and plotly load only when used)
-    "BenchmarkFormatError": "persona_lab._errors",
+    # benchmarks (pandas, scikit-learn and plotly load only when used)
     "BenchmarkSet": "persona_lab.bench",
     "Comparison": "persona_lab.bench",
     "compare": "persona_lab.bench",
@@ -115,11 +128,13 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'persona_lab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
+    if isinstance(value, (type, _types.FunctionType)):
+        value.__module__ = "persona_lab"
     globals()[name] = value
     return value
 
@@ -128,28 +143,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:
-    from persona_lab._errors import (
-        AllTiersFailed,
-        BenchmarkFormatError,
-        BudgetExceeded,
-        ConfigError,
-        LogSchemaError,
-        LoopError,
-        NotFittedError,
-        PersonaError,
-        PersonaLabError,
-        ProviderError,
-        RouterError,
-        TierError,
-        TierNotConfigured,
-        ToolFailed,
-        UnknownTier,
-        UsageError,
-    )
-    from persona_lab._messages import Conversation, ConversationTurn, Message, ToolCall
-    from persona_lab._persona import TIER_NAMES, Persona, RoutingPreferences
-    from persona_lab._tokens import estimate_tokens
+if _typing.TYPE_CHECKING:
     from persona_lab.bench import (
         BenchmarkSet,
         Comparison,
@@ -161,6 +155,40 @@ if TYPE_CHECKING:
         replay_tiers,
         run_live,
         write_benchmark_set,
+    )
+    from persona_lab.core import (
+        TIER_NAMES,
+        AllTiersFailed,
+        AuthFailed,
+        BenchmarkFormatError,
+        BudgetExceeded,
+        ChatRequest,
+        ConfigError,
+        Conversation,
+        ConversationTurn,
+        LogSchemaError,
+        LoopError,
+        Message,
+        NotFittedError,
+        PersonaError,
+        PersonaLabError,
+        ProviderError,
+        ProviderTimeout,
+        RateLimited,
+        RouterError,
+        RoutingContext,
+        RoutingDecision,
+        RoutingPreferences,
+        StreamInterrupted,
+        TierError,
+        TierNotConfigured,
+        ToolCall,
+        TurnLog,
+        UnknownTier,
+        Usage,
+        UsageError,
+        Verdict,
+        run_sync,
     )
     from persona_lab.logs import (
         TURN_LOG_COLUMNS,
@@ -177,19 +205,23 @@ if TYPE_CHECKING:
         Run,
         RunStatus,
         RunStep,
+        StepCompactor,
         Toolbox,
-        TurnLog,
         TurnResult,
-        run_sync,
         tool,
     )
-    from persona_lab.memory import MemoryItem, SqliteMemoryStore
+    from persona_lab.memory import (
+        MemoryItem,
+        SqliteMemoryStore,
+    )
+    from persona_lab.persona import (
+        Persona,
+    )
     from persona_lab.routers import (
         CascadeRouter,
         ClassifierRouter,
         ConfidenceVerifier,
         ConstraintRouter,
-        EscalatingRouter,
         FixedRouter,
         HashingEmbedder,
         HeuristicRouter,
@@ -198,23 +230,26 @@ if TYPE_CHECKING:
         MatrixFactorizationRouter,
         OracleRouter,
         RandomRouter,
-        RoutingContext,
-        RoutingDecision,
         RuleVerifier,
         StickyRouter,
         TfidfEmbedder,
-        Verdict,
         outcomes_from_turn_logs,
     )
     from persona_lab.tiers import (
         LocalModelServer,
         ModelConfig,
         Price,
+        PriceBook,
         ScriptedBackend,
         ScriptedResponse,
         TierConfig,
         TierRegistry,
-        Usage,
         local_model_config,
     )
-    from persona_lab.widgets import ChatWidget, CostChart, RunWidget, TurnLogPanel, TurnLogTable
+    from persona_lab.widgets import (
+        ChatWidget,
+        CostChart,
+        RunWidget,
+        TurnLogPanel,
+        TurnLogTable,
+    )

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from persona_lab import Run, RunStatus, RunStep, ToolCall
-from persona_lab.loops import AskingUser, TurnLog
+from persona_lab.core import AskingUser, ToolCallRecord, TurnLog
 from persona_lab.loops._agent_actions import (
     AskArguments,
     parse_ask_user,
@@ -17,7 +17,6 @@ from persona_lab.loops._agent_actions import (
     question_key,
 )
 from persona_lab.loops._run import FailedCall
-from persona_lab.loops._turn_log import ToolCallRecord
 
 
 def test_final_marker_takes_everything_after_it_even_with_question_marks() -> None:
@@ -78,16 +77,40 @@ def test_a_run_record_round_trips_through_json_with_every_field() -> None:
         kind="agent_step", run_id="r1", step_index=0, cost_usd=0.01,
     )
     step = RunStep(
-        index=0, action="ask_user", tier="mid", model="m", text="thinking",
-        tool_calls=(ToolCallRecord("c", "lookup", "{}", "ok", False, 0.1),),
-        question="City?", options=("A", "B"), cost_usd=0.01, input_tokens=10, output_tokens=5,
+        index=0,
+        action="ask_user",
+        tier="mid",
+        model="m",
+        text="thinking",
+        tool_calls=(
+            ToolCallRecord(call_id="c", name="lookup", arguments="{}", result="ok", is_error=False, duration_s=0.1),
+        ),
+        question="City?",
+        options=("A", "B"),
+        cost_usd=0.01,
+        input_tokens=10,
+        output_tokens=5,
     )
     run = Run(
-        id="r1", task="Draft", persona_id="p", status=RunStatus.AWAITING_USER, output="", steps=(step,),
-        pending_question=AskingUser("r1", 0, "City?", ("A", "B")), cost_usd=0.01, input_tokens=10,
-        output_tokens=5, duration_s=0.2, turn_logs=(log,), asked=(("Street?", "Mill Lane"),),
-        failed_calls=(FailedCall("lookup", '{"a": 1}', "ERROR: x"),), pending_call_id="q1",
-        questions_asked=2, summary="notes", summarized_steps=0, metadata={"suite": "s"},
+        id="r1",
+        task="Draft",
+        persona_id="p",
+        status=RunStatus.AWAITING_USER,
+        output="",
+        steps=(step,),
+        pending_question=AskingUser(id="r1", index=0, question="City?", options=("A", "B")),
+        cost_usd=0.01,
+        input_tokens=10,
+        output_tokens=5,
+        duration_s=0.2,
+        turn_logs=(log,),
+        asked=(("Street?", "Mill Lane"),),
+        failed_calls=(FailedCall(name="lookup", arguments='{"a": 1}', content="ERROR: x"),),
+        pending_call_id="q1",
+        questions_asked=2,
+        summary="notes",
+        summarized_steps=0,
+        metadata={"suite": "s"},
     )
     text = run.to_json()
     assert json.loads(text)["status"] == "awaiting_user"
@@ -103,8 +126,13 @@ def test_a_run_record_round_trips_through_json_with_every_field() -> None:
 def test_tool_call_record_in_messages_survive_the_round_trip() -> None:
     from persona_lab import Message
 
-    call = ToolCall("c1", "lookup", '{"x": 1}')
-    step = RunStep(index=1, action="tools", tier="small", model="m",
-                   messages=(Message.assistant("", tool_calls=(call,)), Message.tool_result(call, "ok")))
+    call = ToolCall(id="c1", name="lookup", arguments='{"x": 1}')
+    step = RunStep(
+        index=1,
+        action="tools",
+        tier="small",
+        model="m",
+        messages=(Message.assistant("", tool_calls=(call,)), Message.tool_result(call, "ok")),
+    )
     again = RunStep.from_dict(json.loads(json.dumps(step.to_dict())))
     assert again == step and again.messages[1].tool_call_id == "c1" and again.tokens == step.tokens

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from persona_lab import AgenticLoop, Persona, Run, RunStatus, ToolCall, UsageError
-from persona_lab.loops import AskingUser, Finished, Started, ToolResult, UserResponded
-from persona_lab.tiers import ChatRequest, ScriptedBackend, ScriptedResponse, TierRegistry
+from persona_lab.core import AskingUser, ChatRequest, Finished, Started, ToolResult, UserResponded
+from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
 from tests.conftest import scripted_tier
 
 
@@ -17,11 +17,11 @@ def ask(question: str, options: list[str] | None = None, *, id: str = "ask_1") -
     args: dict[str, Any] = {"question": question}
     if options is not None:
         args["options"] = options
-    return ScriptedResponse(tool_calls=(ToolCall(id, "ask_user", json.dumps(args)),))
+    return ScriptedResponse(tool_calls=(ToolCall(id=id, name="ask_user", arguments=json.dumps(args)),))
 
 
 def final(text: str) -> ScriptedResponse:
-    return ScriptedResponse(tool_calls=(ToolCall("fin", "final_answer", json.dumps({"text": text})),))
+    return ScriptedResponse(tool_calls=(ToolCall(id="fin", name="final_answer", arguments=json.dumps({"text": text})),))
 
 
 def registry(backend: ScriptedBackend, **kw: Any) -> TierRegistry:

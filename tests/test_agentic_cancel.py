@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from persona_lab import AgenticLoop, CancelToken, InMemoryTurnLogWriter, Persona, RunStatus, Toolbox, ToolCall, tool
-from persona_lab.loops import AskingUser, Finished, RunCancelled, Started, TextDelta, ToolResult, TurnDone
+from persona_lab.core import AskingUser, Finished, RunCancelled, Started, TextDelta, ToolResult, TurnDone
 from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
 from tests.conftest import scripted_tier
 
@@ -79,7 +79,7 @@ async def test_cancel_at_a_step_boundary_lets_the_step_finish(persona: Persona) 
         """Look up a statute."""
         return "section 11"
 
-    call = ScriptedResponse(tool_calls=(ToolCall("c1", "lookup_statute", '{"name": "LTA"}'),))
+    call = ScriptedResponse(tool_calls=(ToolCall(id="c1", name="lookup_statute", arguments='{"name": "LTA"}'),))
     backend = ScriptedBackend([call], cycle=True)
     token = CancelToken()
     events: list[Any] = []
@@ -115,8 +115,8 @@ async def test_a_running_async_tool_is_abandoned_and_recorded(persona: Persona) 
 
     response = ScriptedResponse(
         tool_calls=(
-            ToolCall("c1", "lookup_statute", '{"name": "LTA"}'),
-            ToolCall("c2", "deadline_calculator", '{"days": 14}'),
+            ToolCall(id="c1", name="lookup_statute", arguments='{"name": "LTA"}'),
+            ToolCall(id="c2", name="deadline_calculator", arguments='{"days": 14}'),
         )
     )
     token = CancelToken()
@@ -141,7 +141,9 @@ async def test_a_running_async_tool_is_abandoned_and_recorded(persona: Persona) 
 
 
 async def test_cancel_while_waiting_for_the_user(persona: Persona) -> None:
-    response = ScriptedResponse(tool_calls=(ToolCall("q", "ask_user", json.dumps({"question": "Which city?"})),))
+    response = ScriptedResponse(
+        tool_calls=(ToolCall(id="q", name="ask_user", arguments=json.dumps({"question": "Which city?"})),),
+    )
     token = CancelToken()
 
     async def user_respond(question: AskingUser) -> str:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from persona_lab import AgenticLoop, Message, Persona, Toolbox, ToolCall, tool
-from persona_lab._errors import ProviderError
-from persona_lab.loops import Compacted, StepCompactor
-from persona_lab.tiers import ChatRequest, ScriptedBackend, ScriptedResponse, TierRegistry
+from persona_lab.core import ChatRequest, Compacted, ProviderError
+from persona_lab.loops import StepCompactor
+from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
 from tests.conftest import scripted_tier
 
 
@@ -23,7 +23,9 @@ def lookup_statute(name: str, size: int = 100) -> str:
 def lookups(*sizes: int, prefix: str) -> ScriptedResponse:
     return ScriptedResponse(
         tool_calls=tuple(
-            ToolCall(f"{prefix}_{i}", "lookup_statute", json.dumps({"name": f"{prefix}{i}", "size": size}))
+            ToolCall(
+                id=f"{prefix}_{i}", name="lookup_statute", arguments=json.dumps({"name": f"{prefix}{i}", "size": size})
+            )
             for i, size in enumerate(sizes)
         )
     )
@@ -36,7 +38,7 @@ PLAN = [
     lookups(1200, 1200, 1200, prefix="group"),
     lookups(800, prefix="s3"),
 ]
-FINAL = ScriptedResponse(tool_calls=(ToolCall("fin", "final_answer", '{"text": "Letter drafted."}'),))
+FINAL = ScriptedResponse(tool_calls=(ToolCall(id="fin", name="final_answer", arguments='{"text": "Letter drafted."}'),))
 
 
 def planned(*extra: ScriptedResponse, refuse_summaries: bool = False) -> ScriptedBackend:
@@ -67,10 +69,12 @@ def assert_no_orphans(messages: tuple[Message, ...]) -> None:
 async def test_compaction_keeps_the_task_and_recent_steps_and_never_splits_a_tool_group(persona: Persona) -> None:
     agent_backend = planned()
     summariser = ScriptedBackend(["Earlier: statutes s0, s1 and a group of three were looked up."])
-    tiers = TierRegistry({
-        "small": scripted_tier(summariser, model="small-model"),
-        "mid": scripted_tier(agent_backend, model="mid-model", context_window=3000, max_output_tokens=200),
-    })
+    tiers = TierRegistry(
+        {
+            "small": scripted_tier(summariser, model="small-model"),
+            "mid": scripted_tier(agent_backend, model="mid-model", context_window=3000, max_output_tokens=200),
+        }
+    )
     compactor = StepCompactor()
     events: list[Any] = []
     agent = AgenticLoop(persona, tiers, toolbox=Toolbox([lookup_statute]), compactor=compactor)
@@ -116,10 +120,12 @@ async def test_when_compaction_fails_the_oldest_steps_are_dropped_whole(persona:
     more = [lookups(1000, prefix=f"more{i}") for i in range(3)]
     agent_backend = planned(*more, refuse_summaries=True)
     broken = ScriptedBackend([ScriptedResponse(error=ProviderError("down", provider="scripted"))], cycle=True)
-    tiers = TierRegistry({
-        "small": scripted_tier(broken, model="small-model"),
-        "mid": scripted_tier(agent_backend, model="mid-model", context_window=3000, max_output_tokens=200),
-    })
+    tiers = TierRegistry(
+        {
+            "small": scripted_tier(broken, model="small-model"),
+            "mid": scripted_tier(agent_backend, model="mid-model", context_window=3000, max_output_tokens=200),
+        }
+    )
     agent = AgenticLoop(persona, tiers, toolbox=Toolbox([lookup_statute]))
     run = await agent.run("task")
     assert run.status == "completed" and run.summarized_steps == 0

@@ -17,12 +17,13 @@ from persona_lab import (
     tool,
     turn_logs_to_frame,
 )
-from persona_lab._errors import ProviderError
-from persona_lab.loops import (
+from persona_lab.core import (
     BudgetExceededEvent,
+    ChatRequest,
     ErrorOccurred,
     Finished,
     MaxStepsReached,
+    ProviderError,
     Reasoning,
     RunCompleted,
     Started,
@@ -34,7 +35,7 @@ from persona_lab.loops import (
     TurnDone,
     event_from_dict,
 )
-from persona_lab.tiers import ChatRequest, Price, ScriptedBackend, ScriptedResponse, TierRegistry
+from persona_lab.tiers import Price, ScriptedBackend, ScriptedResponse, TierRegistry
 from tests.conftest import scripted_tier
 
 
@@ -51,7 +52,9 @@ def lookup_statute(name: str) -> str:
 def calls(*pairs: tuple[str, dict[str, Any]], text: str = "") -> ScriptedResponse:
     return ScriptedResponse(
         text=text,
-        tool_calls=tuple(ToolCall(f"call_{i}", name, json.dumps(args)) for i, (name, args) in enumerate(pairs)),
+        tool_calls=tuple(
+            ToolCall(id=f"call_{i}", name=name, arguments=json.dumps(args)) for i, (name, args) in enumerate(pairs)
+        ),
     )
 
 
@@ -71,7 +74,7 @@ class RecordingRouter:
     def route(self, context: RoutingContext) -> RoutingDecision:
         self.contexts.append(context)
         tier = self.tiers[len(self.contexts) - 1] if len(self.contexts) <= len(self.tiers) else self.tiers[-1]
-        return RoutingDecision(tier, f"step {context.step_index} -> {tier}", scores={tier: 1.0})
+        return RoutingDecision(tier=tier, reason=f"step {context.step_index} -> {tier}", scores={tier: 1.0})
 
 
 def registry(**backends: ScriptedBackend) -> TierRegistry:
@@ -80,8 +83,10 @@ def registry(**backends: ScriptedBackend) -> TierRegistry:
 
 async def test_tool_step_then_final_answer_streams_events_and_logs_each_step(persona: Persona) -> None:
     mid = ScriptedBackend(
-        [calls(("lookup_statute", {"name": "LTA 1985 s11"}), text="I will check the statute."),
-         final("Write to your landlord citing section 11.")],
+        [
+            calls(("lookup_statute", {"name": "LTA 1985 s11"}), text="I will check the statute."),
+            final("Write to your landlord citing section 11."),
+        ],
         chunk_chars=8,
     )
     writer = InMemoryTurnLogWriter()
@@ -116,7 +121,7 @@ async def test_tool_step_then_final_answer_streams_events_and_logs_each_step(per
     first = writer.records[0]
     assert (first.kind, first.run_id, first.step_index, first.turn_index) == ("agent_step", run.id, 0, 0)
     assert (first.router_name, first.requested_tier, first.tier) == ("recording", "mid", "mid")
-    assert first.decision_reason == "step 0 -> mid" and first.suite == "agents"
+    assert first.decision_reason == "step 0 -> mid" and first.labels["suite"] == "agents"
     assert router.contexts[0].metadata == {"suite": "agents"}
     assert first.gen_ai_usage_input_tokens and first.cost_usd and first.cost_usd > 0
     assert [c.name for c in first.tool_calls] == ["lookup_statute"]
@@ -137,9 +142,7 @@ async def test_router_is_consulted_for_every_step_with_the_step_context(persona:
     small = ScriptedBackend([calls(("lookup_statute", {"name": "A"}))])
     frontier = ScriptedBackend([calls(("lookup_statute", {"name": "B"})), final("done")])
     router = RecordingRouter("small", "frontier", "frontier")
-    agent = AgenticLoop(
-        persona, registry(small=small, frontier=frontier), router, toolbox=Toolbox([lookup_statute])
-    )
+    agent = AgenticLoop(persona, registry(small=small, frontier=frontier), router, toolbox=Toolbox([lookup_statute]))
     run = await agent.run("task")
 
     assert run.status == "completed" and len(run.steps) == 3
@@ -212,9 +215,7 @@ async def test_max_steps_ends_with_a_wrap_up_summary(persona: Persona) -> None:
 
 async def test_max_steps_without_wrap_up_uses_the_last_notes(persona: Persona) -> None:
     backend = ScriptedBackend([calls(("lookup_statute", {"name": "X"}), text="Still looking.")], cycle=True)
-    agent = AgenticLoop(
-        persona, registry(mid=backend), toolbox=Toolbox([lookup_statute]), max_steps=2, wrap_up=False
-    )
+    agent = AgenticLoop(persona, registry(mid=backend), toolbox=Toolbox([lookup_statute]), max_steps=2, wrap_up=False)
     run = await agent.run("task")
     assert run.status == "max_steps_reached" and len(backend.requests) == 2
     assert "No final answer after 2 steps" in run.output and "Still looking." in run.output

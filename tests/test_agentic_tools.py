@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from persona_lab import AgenticLoop, Persona, Run, Toolbox, ToolCall, tool
-from persona_lab.loops import ToolResult
-from persona_lab.tiers import ChatRequest, ScriptedBackend, ScriptedResponse, TierRegistry
+from persona_lab.core import ChatRequest, ToolResult
+from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
 from tests.conftest import scripted_tier
 
 ran: list[dict[str, Any]] = []
@@ -39,7 +39,7 @@ def registry(backend: ScriptedBackend) -> TierRegistry:
 
 
 def call(name: str, arguments: str, id: str = "c1") -> ScriptedResponse:
-    return ScriptedResponse(tool_calls=(ToolCall(id, name, arguments),))
+    return ScriptedResponse(tool_calls=(ToolCall(id=id, name=name, arguments=arguments),))
 
 
 def finish_with_tool_results(request: ChatRequest) -> ScriptedResponse:
@@ -126,8 +126,8 @@ async def test_tools_off_the_allow_list_are_not_offered_or_run(persona: Persona)
 async def test_mistakes_with_the_built_in_actions_are_explained_to_the_model(persona: Persona) -> None:
     two_questions = ScriptedResponse(
         tool_calls=(
-            ToolCall("q1", "ask_user", '{"question": "City?"}'),
-            ToolCall("q2", "ask_user", '{"question": "Street?"}'),
+            ToolCall(id="q1", name="ask_user", arguments='{"question": "City?"}'),
+            ToolCall(id="q2", name="ask_user", arguments='{"question": "Street?"}'),
         )
     )
     backend = script(
@@ -153,8 +153,8 @@ async def test_mistakes_with_the_built_in_actions_are_explained_to_the_model(per
 async def test_a_final_answer_ends_the_step_without_running_other_calls(persona: Persona) -> None:
     both = ScriptedResponse(
         tool_calls=(
-            ToolCall("c1", "deadline_calculator", '{"days": 1}'),
-            ToolCall("f", "final_answer", '{"text": "Done."}'),
+            ToolCall(id="c1", name="deadline_calculator", arguments='{"days": 1}'),
+            ToolCall(id="f", name="final_answer", arguments='{"text": "Done."}'),
         )
     )
     run = await agent(persona, ScriptedBackend([both])).run("task")

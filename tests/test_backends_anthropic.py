@@ -18,28 +18,25 @@ import httpx2
 import pytest
 
 from persona_lab import ConversationLoop, FixedRouter, Persona
-from persona_lab._errors import (
+from persona_lab.core import (
     AuthFailed,
+    ChatRequest,
+    Chunk,
+    Message,
     PersonaLabError,
     ProviderError,
     ProviderTimeout,
     RateLimited,
     StreamInterrupted,
-)
-from persona_lab._messages import Message, ToolCall
-from persona_lab.loops import Toolbox, ToolCalling, tool
-from persona_lab.tiers import (
-    ChatRequest,
-    Chunk,
-    ModelConfig,
-    Secret,
-    TierConfig,
-    TierRegistry,
+    ToolCall,
     ToolCallDelta,
+    ToolCalling,
     ToolSpec,
     Usage,
     fold_stream,
 )
+from persona_lab.loops import Toolbox, tool
+from persona_lab.tiers import ModelConfig, Secret, TierConfig, TierRegistry
 from persona_lab.tiers._anthropic import AnthropicBackend
 from tests.mock_http import FakeServer, Reply, raises, streamed
 
@@ -168,11 +165,11 @@ async def replay(chunks: Sequence[Chunk]) -> AsyncIterator[Chunk]:
 
 
 WEATHER = ToolSpec(
-    "get_weather",
-    "Current weather for a city.",
-    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    name="get_weather",
+    description="Current weather for a city.",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
-CLOCK = ToolSpec("get_time", "Current time.", {"type": "object", "properties": {}})
+CLOCK = ToolSpec(name="get_time", description="Current time.", parameters={"type": "object", "properties": {}})
 
 
 # -- the request the SDK sends -------------------------------------------------------------
@@ -180,8 +177,8 @@ CLOCK = ToolSpec("get_time", "Current time.", {"type": "object", "properties": {
 
 async def test_request_sends_system_as_a_parameter_and_tool_results_as_user_blocks() -> None:
     server = FakeServer(sse(answer("ok")))
-    call_a = ToolCall("toolu_01A", "get_weather", '{"city": "Leeds"}')
-    call_b = ToolCall("toolu_01B", "get_time", "{}")
+    call_a = ToolCall(id="toolu_01A", name="get_weather", arguments='{"city": "Leeds"}')
+    call_b = ToolCall(id="toolu_01B", name="get_time", arguments="{}")
     await collect(
         backend_for(server),
         request(
@@ -281,7 +278,7 @@ async def test_messages_are_never_empty_and_start_with_the_user(messages: tuple[
 
 async def test_invalid_tool_arguments_are_sent_as_raw_text_not_dropped() -> None:
     server = FakeServer(sse(answer("ok")))
-    bad = ToolCall("toolu_X", "get_weather", '{"city": Leeds')
+    bad = ToolCall(id="toolu_X", name="get_weather", arguments='{"city": Leeds')
     await collect(
         backend_for(server),
         request(Message.user("q"), Message.assistant("", tool_calls=(bad,)), Message.tool_result(bad, "error")),
@@ -360,12 +357,12 @@ async def test_tool_use_blocks_fold_into_tool_calls() -> None:
     completion = await fold_stream(replay(chunks))
     assert completion.text == "I'll check both."
     assert completion.tool_calls == (
-        ToolCall("toolu_01KFbKqPYSuAKujiL6mTfzYA", "get_weather", '{"city": "Leeds"}'),
-        ToolCall("toolu_02Time", "get_time", "{}"),
+        ToolCall(id="toolu_01KFbKqPYSuAKujiL6mTfzYA", name="get_weather", arguments='{"city": "Leeds"}'),
+        ToolCall(id="toolu_02Time", name="get_time", arguments="{}"),
     )
     assert [c.parsed_arguments() for c in completion.tool_calls] == [{"city": "Leeds"}, {}]
     assert completion.finish_reason == "tool_use"
-    assert completion.usage == Usage(849, 47, 0)
+    assert completion.usage == Usage(input_tokens=849, output_tokens=47, cache_read_input_tokens=0)
 
 
 async def test_thinking_blocks_are_not_answer_text() -> None:

@@ -18,30 +18,28 @@ import openai
 import pytest
 
 from persona_lab import ConversationLoop, FixedRouter, Persona
-from persona_lab._errors import (
+from persona_lab.core import (
     AuthFailed,
+    ChatRequest,
+    Chunk,
+    Completion,
+    Message,
     PersonaLabError,
     ProviderError,
     ProviderTimeout,
     RateLimited,
+    Retrying,
     StreamInterrupted,
-)
-from persona_lab._messages import Message, ToolCall
-from persona_lab.logs import InMemoryTurnLogWriter
-from persona_lab.loops import Retrying, TextDelta, TierChosen
-from persona_lab.tiers import (
-    ChatRequest,
-    Chunk,
-    Completion,
-    ModelConfig,
-    Secret,
-    TierConfig,
-    TierRegistry,
+    TextDelta,
+    TierChosen,
+    ToolCall,
     ToolCallDelta,
     ToolSpec,
     Usage,
     fold_stream,
 )
+from persona_lab.logs import InMemoryTurnLogWriter
+from persona_lab.tiers import ModelConfig, Secret, TierConfig, TierRegistry
 from persona_lab.tiers._openai import OpenAIBackend
 from tests.mock_http import FakeServer, Reply, raises, streamed
 
@@ -150,12 +148,14 @@ async def collect(backend: OpenAIBackend, req: ChatRequest) -> list[Chunk]:
 
 
 WEATHER = ToolSpec(
-    "get_weather",
-    "Current weather for a city.",
-    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    name="get_weather",
+    description="Current weather for a city.",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
 CLOCK = ToolSpec(
-    "get_time", "Current time in a timezone.", {"type": "object", "properties": {"tz": {"type": "string"}}}
+    name="get_time",
+    description="Current time in a timezone.",
+    parameters={"type": "object", "properties": {"tz": {"type": "string"}}},
 )
 
 
@@ -165,7 +165,7 @@ CLOCK = ToolSpec(
 async def test_request_puts_system_first_and_asks_for_usage_in_the_stream() -> None:
     server = FakeServer(sse([*text_chunks("ok"), usage_chunk(5, 1)]))
     backend = backend_for(server)
-    call = ToolCall("call_abc", "get_weather", '{"city": "Leeds"}')
+    call = ToolCall(id="call_abc", name="get_weather", arguments='{"city": "Leeds"}')
     await collect(
         backend,
         request(
@@ -211,7 +211,7 @@ async def test_compatible_servers_get_no_null_content_beside_tool_calls() -> Non
     # llama.cpp's server rejects "content": null; OpenAI's API gets it (see the test above)
     server = FakeServer(sse(text_chunks("ok")))
     config = ModelConfig("llama.cpp", "smollm2", base_url="http://127.0.0.1:8080/v1", max_retries=0)
-    call = ToolCall("call_1", "get_time", "{}")
+    call = ToolCall(id="call_1", name="get_time", arguments="{}")
     await collect(
         backend_for(server, config),
         request(Message.user("time?"), Message.assistant("", tool_calls=(call,)), Message.tool_result(call, "14:05")),
@@ -313,7 +313,7 @@ async def test_stream_without_usage_chunk_reports_no_usage() -> None:
     server = FakeServer(sse(text_chunks("fine")))
     completion = await fold_stream(backend_for(server).stream(request()))
     assert completion.text == "fine"
-    assert completion.usage == Usage(None, None, None)
+    assert completion.usage == Usage(input_tokens=None, output_tokens=None, cache_read_input_tokens=None)
     assert completion.finish_reason == "stop"
 
 
@@ -351,13 +351,13 @@ async def test_tool_call_deltas_across_chunks_fold_into_tool_calls() -> None:
 
     completion = await fold_stream(replay())
     assert completion.tool_calls == (
-        ToolCall("call_w1", "get_weather", '{"city": "Leeds"}'),
-        ToolCall("call_t2", "get_time", '{"tz": "Europe/London"}'),
+        ToolCall(id="call_w1", name="get_weather", arguments='{"city": "Leeds"}'),
+        ToolCall(id="call_t2", name="get_time", arguments='{"tz": "Europe/London"}'),
     )
     assert [c.parsed_arguments() for c in completion.tool_calls] == [{"city": "Leeds"}, {"tz": "Europe/London"}]
     assert completion.text == ""
     assert completion.finish_reason == "tool_calls"
-    assert completion.usage == Usage(80, 40, 0)
+    assert completion.usage == Usage(input_tokens=80, output_tokens=40, cache_read_input_tokens=0)
     assert completion.response_model == SNAPSHOT
 
 
@@ -381,7 +381,7 @@ async def test_text_and_tool_call_in_one_answer() -> None:
     ]
     completion: Completion = await fold_stream(backend_for(FakeServer(sse(events))).stream(request()))
     assert completion.text == "Let me check."
-    assert completion.tool_calls == (ToolCall("call_1", "get_time", "{}"),)
+    assert completion.tool_calls == (ToolCall(id="call_1", name="get_time", arguments="{}"),)
 
 
 # -- errors ---------------------------------------------------------------------------------

@@ -15,9 +15,8 @@ import pytest
 from sklearn.base import BaseEstimator
 
 from persona_lab.bench import Comparison, compare
+from persona_lab.core import RoutingContext, RoutingDecision, TurnLog
 from persona_lab.logs import turn_logs_to_frame
-from persona_lab.loops import TurnLog
-from persona_lab.routers import RoutingContext, RoutingDecision
 from tests.test_bench_support import KeywordThresholdRouter, synthetic_set
 
 
@@ -40,7 +39,7 @@ class MemoryRouter(BaseEstimator):  # type: ignore[misc]
 
     def route(self, context: RoutingContext) -> RoutingDecision:
         score = float(self.score_texts([context.message])[0])
-        return RoutingDecision("frontier" if score >= self.threshold else "small", f"seen={score}")
+        return RoutingDecision(tier="frontier" if score >= self.threshold else "small", reason=f"seen={score}")
 
 
 class FailsOnce:
@@ -52,7 +51,7 @@ class FailsOnce:
     def route(self, context: RoutingContext) -> RoutingDecision:
         if context.metadata["item_id"] == self.item_id:
             raise RuntimeError("router bug")
-        return RoutingDecision("frontier", "always frontier")
+        return RoutingDecision(tier="frontier", reason="always frontier")
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,10 @@ from persona_lab.bench import (
     judge_rating,
     run_live,
 )
+from persona_lab.core import ChatRequest, Chunk, RoutingContext, RoutingDecision
 from persona_lab.logs import read_turn_logs
-from persona_lab.routers import FixedRouter, RoutingContext, RoutingDecision
-from persona_lab.tiers import ChatRequest, Chunk, ModelConfig, Price, ScriptedBackend, TierRegistry
+from persona_lab.routers import FixedRouter
+from persona_lab.tiers import ModelConfig, Price, ScriptedBackend, TierRegistry
 from tests.test_bench_support import MODELS, STRONG, WEAK, synthetic_set
 
 
@@ -66,9 +67,9 @@ async def test_exact_match_graded_live_run(tmp_path: Path) -> None:
     backend = ScriptedBackend(_sum_answer)
     result = await run_live(_maths_set(), _tiers(backend), FixedRouter("small"), path, concurrency=3)
     assert result.written == 6 and not result.failures and result.skipped_items == 0
-    logs = {r.item_id: r for r in read_turn_logs(path)}
-    assert [logs[f"m{k}"].score for k in range(6)] == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
-    assert logs["m0"].suite == "maths" and logs["m0"].tier == "small" and logs["m0"].cost_usd is not None
+    logs = {r.labels["item_id"]: r for r in read_turn_logs(path)}
+    assert [logs[f"m{k}"].scores["score"] for k in range(6)] == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    assert logs["m0"].labels["suite"] == "maths" and logs["m0"].tier == "small" and logs["m0"].cost_usd is not None
 
 
 async def test_judge_grades_two_turn_items_on_the_chosen_tier(tmp_path: Path) -> None:
@@ -82,7 +83,7 @@ async def test_judge_grades_two_turn_items_on_the_chosen_tier(tmp_path: Path) ->
 
     result = await run_live(benchmark, _tiers(answers, ScriptedBackend(judge)), FixedRouter("small"),
                             tmp_path / "t.jsonl", judge_tier="frontier")
-    assert [r.score for r in read_turn_logs(tmp_path / "t.jsonl")] == [7.0] * 6
+    assert [r.scores["score"] for r in read_turn_logs(tmp_path / "t.jsonl")] == [7.0] * 6
     assert result.judge_cost_usd > 0
     assert "[The Start of Assistant's Answer]" in judge_prompts[0]
     second = next(p for p in judge_prompts if "### Assistant A:" in p)  # turn 2 sees the whole conversation
@@ -151,15 +152,16 @@ async def test_an_interrupted_run_resumes_where_it_stopped(tmp_path: Path) -> No
     written = read_turn_logs(path)
     done = completed_items(path, benchmark)
     assert {benchmark.items[0].id, benchmark.items[1].id} <= done and len(done) < 6  # stopped part-way
-    assert [r.item_id for r in written][:4] == [benchmark.items[0].id] * 2 + [benchmark.items[1].id] * 2
+    assert [r.labels["item_id"] for r in written][:4] == [benchmark.items[0].id] * 2 + [benchmark.items[1].id] * 2
 
     fresh = ScriptedBackend(lambda r: "an answer")
     result = await run_live(benchmark, _tiers(fresh, judge), FixedRouter("small"), path, concurrency=2)
     assert result.skipped_items == len(done)
     assert len(fresh.requests) == result.written == 2 * (6 - len(done))  # only unfinished items ran, whole
     assert completed_items(path, benchmark) == {i.id for i in benchmark.items}
-    latest = {(r.item_id, r.turn_index): r for r in read_turn_logs(path)}  # the newest record of a turn counts
-    assert len(latest) == 12 and all(r.score == 9.0 for r in latest.values())
+    # the newest record of a turn counts
+    latest = {(r.labels["item_id"], r.turn_index): r for r in read_turn_logs(path)}
+    assert len(latest) == 12 and all(r.scores["score"] == 9.0 for r in latest.values())
 
 
 async def test_a_router_failing_live_marks_the_item_failed(tmp_path: Path) -> None:
@@ -167,7 +169,7 @@ async def test_a_router_failing_live_marks_the_item_failed(tmp_path: Path) -> No
         def route(self, context: RoutingContext) -> RoutingDecision:
             if context.metadata["item_id"] == "m1":
                 raise RuntimeError("no")
-            return RoutingDecision("small", "")
+            return RoutingDecision(tier="small", reason="")
 
     result = await run_live(_maths_set(3), _tiers(ScriptedBackend(_sum_answer)), Picky(), tmp_path / "x.jsonl")
     assert [(f.item_id, f.error_type) for f in result.failures] == [("m1", "RouterError")]

@@ -15,7 +15,8 @@ from persona_lab.bench import (
     replay_items,
     replay_tiers,
 )
-from persona_lab.routers import FixedRouter, RoutingContext, RoutingDecision
+from persona_lab.core import RoutingContext, RoutingDecision
+from persona_lab.routers import FixedRouter
 from persona_lab.tiers import Price
 from tests.test_bench_support import STRONG, WEAK, synthetic_set
 
@@ -31,7 +32,7 @@ class Recorder:
     def route(self, context: RoutingContext) -> RoutingDecision:
         self.contexts.append(context)
         tier = "frontier" if len(self.contexts) % 2 else "small"
-        return RoutingDecision(tier, "alternating")
+        return RoutingDecision(tier=tier, reason="alternating")
 
 
 class FailsOn:
@@ -43,7 +44,7 @@ class FailsOn:
     def route(self, context: RoutingContext) -> RoutingDecision:
         if context.metadata["item_id"] == self.item_id:
             raise ValueError("cannot route this one")
-        return RoutingDecision("small", "ok")
+        return RoutingDecision(tier="small", reason="ok")
 
 
 async def test_two_turn_items_continue_one_conversation_with_the_agreed_metadata() -> None:
@@ -62,10 +63,12 @@ async def test_two_turn_items_continue_one_conversation_with_the_agreed_metadata
     assert second.history[0].answer == item.outcomes[STRONG][0].response
     assert second.previous_tier == "frontier"
     logs = result.records
-    assert [(r.item_id, r.turn_index, r.tier) for r in logs[:2]] == [(item.id, 0, "frontier"), (item.id, 1, "small")]
-    assert logs[0].score == item.outcomes[STRONG][0].score and logs[1].score == item.outcomes[WEAK][1].score
+    labelled = [(r.labels["item_id"], r.turn_index, r.tier) for r in logs[:2]]
+    assert labelled == [(item.id, 0, "frontier"), (item.id, 1, "small")]
+    assert logs[0].scores["score"] == item.outcomes[STRONG][0].score
+    assert logs[1].scores["score"] == item.outcomes[WEAK][1].score
     assert logs[0].conversation_id == logs[1].conversation_id
-    assert logs[0].router_name == "recorder" and logs[0].suite == "synth"
+    assert logs[0].router_name == "recorder" and logs[0].labels["suite"] == "synth"
     assert logs[0].gen_ai_provider_name == "replay" and logs[0].gen_ai_response_model == STRONG
 
 
@@ -107,8 +110,8 @@ async def test_a_router_that_raises_on_one_item_fails_that_item_only() -> None:
     result = await replay_items(benchmark, replay_tiers(benchmark), FailsOn(bad), label="flaky")
     assert [(f.item_id, f.turn, f.error_type) for f in result.failures] == [(bad, 0, "RouterError")]
     assert "cannot route this one" in result.failures[0].error
-    failed = [r for r in result.records if r.item_id == bad]
-    assert len(failed) == 1 and failed[0].error_type == "RouterError" and failed[0].score is None
+    failed = [r for r in result.records if r.labels["item_id"] == bad]
+    assert len(failed) == 1 and failed[0].error_type == "RouterError" and "score" not in failed[0].scores
     assert len(result.records) == 4 * 2 + 1  # every other item ran both turns
 
 
@@ -117,7 +120,7 @@ async def test_route_on_the_first_turn_only_keeps_that_tier() -> None:
     router = Recorder()
     result = await replay_items(benchmark, replay_tiers(benchmark), router, route_first_turn_only=True)
     assert len(router.contexts) == 3  # asked once per item
-    tiers = [(r.item_id, r.tier) for r in result.records]
+    tiers = [(r.labels["item_id"], r.tier) for r in result.records]
     assert tiers[0][1] == tiers[1][1] and tiers[2][1] == tiers[3][1]
     assert result.records[1].decision_reason.startswith("routes on the first turn only")
     assert FirstTurnOnlyRouter(router).name == "recorder"
@@ -131,10 +134,10 @@ async def test_identical_prompts_in_two_items_replay_their_own_records() -> None
     benchmark = replace(benchmark, items=(one, twin))
     class Capture:
         def route(self, context: RoutingContext) -> RoutingDecision:
-            return RoutingDecision("small", "")
+            return RoutingDecision(tier="small", reason="")
 
     result = await replay_items(benchmark, replay_tiers(benchmark), Capture())
-    answers = [(r.item_id, r.score, r.answer_chars) for r in result.records]
+    answers = [(r.labels["item_id"], r.scores.get("score"), r.answer_chars) for r in result.records]
     assert answers == [(one.id, 1.0 if one.category == "easy" else 0.0, len(one.outcomes[WEAK][0].response or "")),
                        (twin.id, 0.0, len("twin answer"))]
 
@@ -143,5 +146,5 @@ def test_null_memory_store_remembers_nothing() -> None:
     from persona_lab.memory import MemoryItem
 
     store = NullMemoryStore()
-    store.add(MemoryItem("fact", "x", "p"))
+    store.add(MemoryItem(kind="fact", text="x", persona_id="p"))
     assert store.search("x", persona_id="p") == []

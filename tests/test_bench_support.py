@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from persona_lab.bench import BenchmarkItem, BenchmarkSet, ModelSpec, TurnOutcome
-from persona_lab.routers import RoutingContext, RoutingDecision
+from persona_lab.core import RoutingContext, RoutingDecision
 from persona_lab.tiers import Price
 
 WEAK = "weak-model"
@@ -59,7 +59,7 @@ class KeywordThresholdRouter:
     def route(self, context: RoutingContext) -> RoutingDecision:
         score = float(self.score_texts([context.message])[0])
         tier = "frontier" if score >= self.threshold else "small"
-        return RoutingDecision(tier, f"score {score:.2f}")
+        return RoutingDecision(tier=tier, reason=f"score {score:.2f}")
 
 
 def write_routellm_layout(root: Path) -> Path:

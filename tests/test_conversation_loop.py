@@ -24,13 +24,24 @@ from persona_lab import (
     Toolbox,
     UnknownTier,
     Verdict,
-    estimate_tokens,
     read_turn_logs,
     tool,
 )
-from persona_lab._errors import ProviderError, RateLimited
-from persona_lab.loops import Retrying, Started, TextDelta, TierChosen, ToolCalling, ToolResult, TurnDone
-from persona_lab.tiers import ChatRequest, ModelConfig, Price, ScriptedBackend, ScriptedResponse, TierRegistry, Usage
+from persona_lab.core import (
+    ChatRequest,
+    ProviderError,
+    RateLimited,
+    Retrying,
+    Started,
+    TextDelta,
+    TierChosen,
+    ToolCalling,
+    ToolResult,
+    TurnDone,
+    Usage,
+    estimate_tokens,
+)
+from persona_lab.tiers import ModelConfig, Price, ScriptedBackend, ScriptedResponse, TierRegistry
 from tests.conftest import scripted_tier
 
 
@@ -67,7 +78,7 @@ async def test_a_turn_streams_events_and_logs_everything(persona: Persona, make_
     expected_cost = (log.gen_ai_usage_input_tokens * 1.0 + log.gen_ai_usage_output_tokens * 2.0) / 1e6
     assert log.cost_usd == pytest.approx(expected_cost) and log.price_source == "override"
     assert log.memory_hits > 0 and log.user_text == "What does the law say about mould?"
-    assert (log.suite, log.item_id) == ("s", "7")
+    assert (log.labels["suite"], log.labels["item_id"]) == ("s", "7")
     assert log.ttft_s is not None and log.latency_s >= log.ttft_s
     assert conv.turn_count == 1 and conv.turns[0].answer == text
     assert conv.cost_usd == pytest.approx(expected_cost)
@@ -233,7 +244,7 @@ async def test_session_cost_cap_stops_before_calling_a_model(make_tiers: Any) ->
     persona = Persona.from_dict(
         {"id": "p", "identity": {"name": "A", "role": "B"}, "routing": {"max_cost_per_session_usd": 0.0001}}
     )
-    mid = ScriptedBackend([ScriptedResponse("x" * 400, usage=Usage(100, 100))], cycle=True)
+    mid = ScriptedBackend([ScriptedResponse("x" * 400, usage=Usage(input_tokens=100, output_tokens=100))], cycle=True)
     tiers = TierRegistry({"mid": scripted_tier(mid, model="m", price=Price(1000.0, 1000.0))})
     loop = ConversationLoop(persona, tiers)
     conv = loop.new_conversation()
@@ -263,7 +274,9 @@ class RecordingRouter:
 
     def route(self, context: RoutingContext) -> RoutingDecision:
         self.contexts.append(context)
-        return RoutingDecision(self.tier, "recorded", {"x": 1.0}, {"len": len(context.message)})
+        return RoutingDecision(
+            tier=self.tier, reason="recorded", scores={"x": 1.0}, features={"len": len(context.message)},
+        )
 
 
 async def test_router_gets_the_whole_conversation_context(persona: Persona, make_tiers: Any) -> None:
@@ -316,12 +329,12 @@ async def test_an_escalating_router_pays_and_logs_every_attempt(persona: Persona
         name = "test-cascade"
 
         def route(self, context: RoutingContext) -> RoutingDecision:
-            return RoutingDecision("small", "cheap first")
+            return RoutingDecision(tier="small", reason="cheap first")
 
         async def review(self, context: RoutingContext, decision: RoutingDecision, answer: str) -> Verdict:
             if "unsure" in answer:
-                return Verdict(False, "small tier was unsure", escalate_to="frontier", cost_usd=0.001)
-            return Verdict(True, "fine")
+                return Verdict(accept=False, reason="small tier was unsure", escalate_to="frontier", cost_usd=0.001)
+            return Verdict(accept=True, reason="fine")
 
     small = ScriptedBackend(["I am unsure."])
     frontier = ScriptedBackend(["Definitive answer."])
@@ -344,7 +357,7 @@ async def test_many_turns_keep_consistent_logs(persona: Persona) -> None:
 
     class Alternating:
         def route(self, context: RoutingContext) -> RoutingDecision:
-            return RoutingDecision(("small", "mid", "frontier")[context.turn_index % 3], "cycle")
+            return RoutingDecision(tier=("small", "mid", "frontier")[context.turn_index % 3], reason="cycle")
 
     writer = InMemoryTurnLogWriter()
     loop = ConversationLoop(persona, tiers, Alternating(), writer=writer)

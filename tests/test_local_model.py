@@ -33,16 +33,13 @@ from persona_lab import (
     UsageError,
     tool,
 )
+from persona_lab.core import ChatRequest, TextDelta, ToolCalling, ToolResult, ToolSpec, TurnDone, fold_stream
 from persona_lab.logs import InMemoryTurnLogWriter, JsonlTurnLogWriter, read_turn_logs
-from persona_lab.loops import TextDelta, ToolCalling, ToolResult, TurnDone
 from persona_lab.routers import FixedRouter
 from persona_lab.tiers import (
-    ChatRequest,
     LocalModelServer,
     ModelConfig,
     TierRegistry,
-    ToolSpec,
-    fold_stream,
     local_model_available,
     local_model_config,
     local_small_tier,
@@ -67,11 +64,11 @@ MISSING = _missing()
 needs_model = pytest.mark.skipif(MISSING is not None, reason=f"local model unavailable: {MISSING}")
 
 WEATHER = ToolSpec(
-    "get_weather",
-    "Current weather for a city.",
-    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    name="get_weather",
+    description="Current weather for a city.",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
-TIME = ToolSpec("get_time", "Current time in a city.", WEATHER.parameters)
+TIME = ToolSpec(name="get_time", description="Current time in a city.", parameters=WEATHER.parameters)
 QUESTION = "What is the weather in Paris?"
 
 

@@ -6,9 +6,11 @@ from persona_lab.memory import MemoryItem, MemoryStore, SqliteMemoryStore, fts_q
 
 def test_bm25_ranks_the_most_relevant_memory_first() -> None:
     store = SqliteMemoryStore()
-    store.add(MemoryItem("fact", "Deposits must be protected within 30 days.", "p"))
-    store.add(MemoryItem("fact", "Black mould in the bathroom is a damp and mould repair issue.", "p"))
-    store.add(MemoryItem("fact", "The tribunal hears rent disputes.", "p"))
+    store.add(MemoryItem(kind="fact", text="Deposits must be protected within 30 days.", persona_id="p"))
+    store.add(
+        MemoryItem(kind="fact", text="Black mould in the bathroom is a damp and mould repair issue.", persona_id="p")
+    )
+    store.add(MemoryItem(kind="fact", text="The tribunal hears rent disputes.", persona_id="p"))
     hits = store.search("my flat has mould and damp", persona_id="p", k=2)
     assert hits[0].item.text.startswith("Black mould")
     assert len(hits) == 1 or hits[0].score >= hits[1].score
@@ -16,7 +18,7 @@ def test_bm25_ranks_the_most_relevant_memory_first() -> None:
 
 def test_personas_do_not_see_each_others_memories() -> None:
     store = SqliteMemoryStore()
-    store.add(MemoryItem("fact", "mould report", "a"))
+    store.add(MemoryItem(kind="fact", text="mould report", persona_id="a"))
     assert store.search("mould", persona_id="b") == []
     assert len(store.search("mould", persona_id="a")) == 1
 
@@ -25,7 +27,7 @@ def test_queries_are_sanitised_for_fts() -> None:
     assert fts_query('what about "quotes" AND (parens)? OR') == '"quotes" OR "parens"'
     assert fts_query("a ok !!") == ""
     store = SqliteMemoryStore()
-    store.add(MemoryItem("fact", "x", "p"))
+    store.add(MemoryItem(kind="fact", text="x", persona_id="p"))
     assert store.search('"; DROP TABLE memories; --', persona_id="p") == []
 
 
@@ -44,9 +46,9 @@ def test_seeding_adds_facts_worldview_and_episodes(persona: Persona, tmp_path: P
 
 def test_episode_window_bounds_search_and_archives_the_rest() -> None:
     store = SqliteMemoryStore(episode_window=3)
-    store.add(MemoryItem("fact", "mould is a repair issue", "p"))
+    store.add(MemoryItem(kind="fact", text="mould is a repair issue", persona_id="p"))
     for i in range(40):
-        store.add(MemoryItem("episodic", f"episode {i} about mould", "p", conversation_id="c"))
+        store.add(MemoryItem(kind="episodic", text=f"episode {i} about mould", persona_id="p", conversation_id="c"))
     searchable = store.count(persona_id="p") - 1
     archived = [m.text for m in store.archived_episodes(persona_id="p")]
     assert 3 <= searchable < 3 + 16  # trimmed in batches

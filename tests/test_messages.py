@@ -4,7 +4,7 @@ from persona_lab import Conversation, ConversationTurn, Message, ToolCall
 
 
 def test_message_round_trip() -> None:
-    call = ToolCall("c1", "lookup", '{"q": 1}')
+    call = ToolCall(id="c1", name="lookup", arguments='{"q": 1}')
     msg = Message.assistant("hi", tool_calls=(call,), tier="mid", model="m")
     assert Message.from_dict(msg.to_dict()) == msg
     assert msg.tokens > 0
@@ -12,15 +12,17 @@ def test_message_round_trip() -> None:
 
 def test_tool_call_arguments_errors_name_the_tool() -> None:
     with pytest.raises(ValueError, match=r"lookup.*not valid JSON"):
-        ToolCall("c1", "lookup", "{not json").parsed_arguments()
+        ToolCall(id="c1", name="lookup", arguments="{not json").parsed_arguments()
     with pytest.raises(ValueError, match="JSON object"):
-        ToolCall("c1", "lookup", "[1, 2]").parsed_arguments()
-    assert ToolCall("c1", "lookup", "").parsed_arguments() == {}
+        ToolCall(id="c1", name="lookup", arguments="[1, 2]").parsed_arguments()
+    assert ToolCall(id="c1", name="lookup", arguments="").parsed_arguments() == {}
 
 
 def test_conversation_commit_and_round_trip() -> None:
     conv = Conversation(persona_id="p")
-    turn = ConversationTurn(0, (Message.user("q"), Message.assistant("a")), "small", 0.1, 10)
+    turn = ConversationTurn(
+        index=0, messages=(Message.user("q"), Message.assistant("a")), tier="small", cost_usd=0.1, tokens=10
+    )
     conv.commit_turn(turn, added_cost_usd=0.1)
     assert conv.previous_tiers == ("small",)
     assert conv.turns[0].answer == "a" and conv.turns[0].user_text == "q"

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from persona_lab.core import TurnLog
 from persona_lab.logs import turn_logs_to_frame
-from persona_lab.loops import TurnLog
 from persona_lab.metrics import (
     aiq,
     apgr,
@@ -196,7 +196,8 @@ def test_bootstrap_weights_and_intervals() -> None:
 def _log(i: int, tier: str | None, score: float | None, cost: float | None, error: str | None = None) -> TurnLog:
     return TurnLog(conversation_id=f"c{i}", turn_index=0, timestamp="2025-01-01T00:00:00+00:00", persona_id="p",
                    router_name="r", requested_tier=tier or "", tier=tier, decision_reason="", latency_s=0.01 * (i + 1),
-                   cost_usd=cost, total_cost_usd=cost, error=error, suite="s", item_id=str(i), score=score)
+                   cost_usd=cost, total_cost_usd=cost, error=error, labels={"suite": "s", "item_id": str(i)},
+                   scores={} if score is None else {"score": score})
 
 
 def test_summaries_from_a_turn_log_frame_leave_failed_turns_out() -> None:

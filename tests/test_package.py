@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
+import json
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,17 +18,32 @@ import persona_lab
 
 PACKAGE = Path(persona_lab.__file__).parent
 
-# Lower layers first; a module may import only from its own layer or lower ones.
+# Lower layers first; a module may import only from its own layer or lower ones. The top layer
+# leaves room for the packages other work adds (evaluation, journeys, branching, tracing, …).
+TOP_LAYER = {
+    "bench",
+    "evaluation",
+    "widgets",
+    "cli",
+    "journeys",
+    "branching",
+    "tracing",
+    "scale",
+    "integrations",
+    "mlflow",
+}
 LAYERS = [
-    {"_errors", "_tokens", "_persona", "_messages"},
+    {"core"},
+    {"persona"},
     {"tiers"},
     {"routers"},
     {"memory"},
     {"loops"},
     {"logs"},
     {"metrics"},
-    {"widgets", "bench", "cli"},
+    TOP_LAYER,
 ]
+ROOT = PACKAGE.parent
 
 
 def layer_of(module: str) -> int | None:
@@ -46,7 +64,52 @@ def test_every_export_resolves_and_all_is_sorted() -> None:
         persona_lab.NoSuchThing  # noqa: B018
 
 
-@pytest.mark.parametrize("sub", ["tiers", "routers", "memory", "loops", "logs"])
+def test_the_top_level_holds_no_public_name_beyond_all() -> None:
+    """httpx's test_exported_members: an accidental export fails here, not in a release."""
+    for name in persona_lab.__all__:
+        getattr(persona_lab, name)
+    public = sorted(
+        n
+        for n, v in vars(persona_lab).items()
+        if not n.startswith("_") and n != "annotations" and not isinstance(v, type(sys))  # subpackages
+    )
+    assert public == [n for n in persona_lab.__all__ if n != "__version__"]
+
+
+def test_exported_members_report_the_public_module() -> None:
+    """As httpx does: reprs and tracebacks show ``persona_lab.X``, the one documented path."""
+    for name in persona_lab.__all__:
+        member = getattr(persona_lab, name)
+        if isinstance(member, type) or inspect.isfunction(member):
+            assert member.__module__ == "persona_lab", name
+    assert repr(persona_lab.AllTiersFailed) == "<class 'persona_lab.AllTiersFailed'>"
+
+
+def test_the_whole_error_tree_is_importable_from_the_top_level() -> None:
+    from persona_lab import core
+
+    errors = {
+        name
+        for name in core.__all__
+        if isinstance(getattr(core, name), type)
+        and issubclass(getattr(core, name), (core.PersonaLabError, core.UsageError))
+    }
+    assert errors <= set(persona_lab.__all__)
+    assert {"RateLimited", "ProviderTimeout", "AuthFailed", "StreamInterrupted"} <= errors
+    # the error module of every subclass is the public one, even before the top level touched it
+    assert all(getattr(core, name).__module__ == "persona_lab" for name in errors)
+
+
+def test_no_error_class_is_declared_that_nothing_raises() -> None:
+    from persona_lab import core
+
+    source = "\n".join(p.read_text() for p in PACKAGE.rglob("*.py") if p.name != "_errors.py")
+    errors = [n for n in core.__all__ if isinstance(getattr(core, n), type) and issubclass(getattr(core, n), Exception)]
+    never = [n for n in errors if not re.search(rf"\b{n}\b", source)]
+    assert never == []
+
+
+@pytest.mark.parametrize("sub", ["core", "persona", "tiers", "routers", "memory", "loops", "logs"])
 def test_subpackage_all_matches_its_reexports(sub: str) -> None:
     module = importlib.import_module(f"persona_lab.{sub}")
     assert len(module.__all__) == len(set(module.__all__))  # order: ruff's RUF022
@@ -55,6 +118,67 @@ def test_subpackage_all_matches_its_reexports(sub: str) -> None:
     public = {n for n in vars(module) if not n.startswith("_") and n not in ("annotations",)}
     imported_modules = {n for n in public if isinstance(getattr(module, n), type(sys))}
     assert public - imported_modules <= set(module.__all__)
+
+
+def _imports(path: Path) -> list[str]:
+    """Every absolute module an import in ``path`` names (``from m import x`` gives ``m`` and ``m.x``)."""
+    tree = ast.parse(path.read_text())
+    targets: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets.append(node.module)
+            targets += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+        elif isinstance(node, ast.Import):
+            targets += [a.name for a in node.names]
+    return targets
+
+
+def private_reach(importer: str, target: str) -> bool:
+    """True when ``target`` is ``persona_lab.<pkg>._x…`` and ``importer`` is not inside ``<pkg>``."""
+    parts = target.split(".")
+    if parts[0] != "persona_lab" or len(parts) < 2:
+        return False
+    if len(parts) == 2:  # persona_lab._x: the old top-level modules are gone
+        return parts[1].startswith("_") and parts[1] != "__version__"
+    inside = importer.split(".")[:2] == parts[:2]
+    return not inside and any(p.startswith("_") for p in parts[2:])
+
+
+def test_private_reach_rule() -> None:
+    assert private_reach("persona_lab.bench._runner", "persona_lab.loops._conversation")
+    assert private_reach("benchmarks.loop_overhead", "persona_lab.core._messages")
+    assert not private_reach("persona_lab.loops._agentic", "persona_lab.loops._run")
+    assert not private_reach("persona_lab.bench._runner", "persona_lab.loops")
+    assert not private_reach("persona_lab.bench._runner", "persona_lab.core")
+
+
+def test_packages_and_benchmarks_import_other_packages_through_public_names_only() -> None:
+    violations = []
+    files = [*PACKAGE.rglob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
+    for path in files:
+        importer = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        violations += [f"{importer} imports {t}" for t in _imports(path) if private_reach(importer, t)]
+    assert violations == []
+
+
+def test_notebooks_import_public_names_only() -> None:
+    violations = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for n, cell in enumerate(json.loads(path.read_text())["cells"]):
+            source = "".join(cell["source"])
+            if cell["cell_type"] != "code" or "persona_lab" not in source:
+                continue
+            tree = compile(source, path.name, "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module and private_reach("notebook", node.module):
+                    violations.append(f"{path.name} cell {n}: {node.module}")
+    assert violations == []
+
+
+def test_core_imports_nothing_else_of_persona_lab() -> None:
+    for path in (PACKAGE / "core").rglob("*.py"):
+        outside = [t for t in _imports(path) if t.startswith("persona_lab.") and not t.startswith("persona_lab.core")]
+        assert outside == [], path.name
 
 
 def test_no_module_imports_a_higher_layer() -> None:

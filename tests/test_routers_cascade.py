@@ -8,17 +8,9 @@ from typing import Any
 import pytest
 
 from persona_lab import ConversationLoop, InMemoryTurnLogWriter, Persona, RoutingPreferences
-from persona_lab._errors import ProviderError
-from persona_lab.loops import Retrying, TextDelta, TurnDone
-from persona_lab.routers import (
-    CascadeRouter,
-    ConfidenceVerifier,
-    EscalatingRouter,
-    JudgeVerifier,
-    RuleVerifier,
-    stated_confidence,
-)
-from persona_lab.tiers import ChatRequest, Price, ScriptedBackend, ScriptedResponse, TierRegistry
+from persona_lab.core import ChatRequest, EscalatingRouter, ProviderError, Retrying, TextDelta, TurnDone
+from persona_lab.routers import CascadeRouter, ConfidenceVerifier, JudgeVerifier, RuleVerifier, stated_confidence
+from persona_lab.tiers import Price, ScriptedBackend, ScriptedResponse, TierRegistry
 from tests.conftest import scripted_tier
 from tests.test_routers_support import context
 

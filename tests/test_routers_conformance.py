@@ -15,6 +15,7 @@ from sklearn.base import clone
 import persona_lab
 import persona_lab.routers as routers
 from persona_lab import NotFittedError, RouterError
+from persona_lab.core import router_name
 from persona_lab.routers import (
     CascadeRouter,
     ClassifierRouter,
@@ -31,7 +32,6 @@ from persona_lab.routers import (
     RuleVerifier,
     StickyRouter,
     TfidfEmbedder,
-    router_name,
 )
 from persona_lab.tiers import ScriptedBackend
 from tests.test_routers_cascade import registry

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from persona_lab import RouterError, RoutingPreferences, UnknownTier
-from persona_lab.routers import ConstraintRouter, Difficulty, RoutingContext, estimate_difficulty
+from persona_lab.core import RoutingContext
+from persona_lab.routers import ConstraintRouter, Difficulty, estimate_difficulty
 from tests.test_routers_support import context, infos
 
 EASY = "thanks!"

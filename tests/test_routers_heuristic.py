@@ -86,7 +86,7 @@ def test_safety_turns_go_to_the_critical_tier(persona: Persona) -> None:
     [c for n in (1, 2, 3) for c in combinations(("small", "mid", "frontier"), n)],
 )
 def test_critical_turns_never_go_below_ordinary_ones(configured: tuple[str, ...], persona: Persona) -> None:
-    from persona_lab._persona import TIER_NAMES
+    from persona_lab.core import TIER_NAMES
 
     rank = TIER_NAMES.index
     for router in (HeuristicRouter(), HeuristicRouter(default_tier="frontier"), HeuristicRouter(critical_tier="mid")):

@@ -13,8 +13,8 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 
 from persona_lab import NotFittedError, RouterError, RoutingPreferences, UnknownTier
+from persona_lab.core import TurnLog
 from persona_lab.logs import turn_logs_to_frame
-from persona_lab.loops import TurnLog
 from persona_lab.routers import (
     ClassifierRouter,
     HashingEmbedder,
@@ -141,7 +141,8 @@ def _turn_log(i: int, text: str, tier: str, score: float | None, cost: float, it
     return TurnLog(
         conversation_id=f"c{i}", turn_index=0, timestamp="2026-01-01T00:00:00+00:00", persona_id="p",
         router_name="r", requested_tier=tier, tier=tier, decision_reason="", latency_s=0.1, user_text=text,
-        cost_usd=cost, total_cost_usd=cost, item_id=item, score=score,
+        cost_usd=cost, total_cost_usd=cost, labels={"item_id": item},
+        scores={} if score is None else {"score": score},
     )
 
 

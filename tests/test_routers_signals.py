@@ -16,8 +16,8 @@ from functools import cache
 import pytest
 
 from persona_lab import Persona, RoutingPreferences
-from persona_lab._tokens import estimate_tokens
 from persona_lab.bench import load_suites
+from persona_lab.core import TIER_RANK, estimate_tokens
 from persona_lab.routers import (
     IDENTITY_PATTERNS,
     REASONING_PATTERNS,
@@ -34,7 +34,6 @@ from persona_lab.routers._signals import (
     looks_like_code_or_math,
     words_of,
 )
-from persona_lab.routers._tier_choice import TIER_RANK
 from persona_lab.routers._word_patterns import CombinedSearch, ScanText, WordPatterns, word_patterns, word_phrases
 from tests.test_routers_support import context
 

@@ -6,15 +6,8 @@ import itertools
 from collections.abc import Mapping
 
 from persona_lab import ConversationLoop, Persona
-from persona_lab.routers import (
-    CascadeRouter,
-    ConstraintRouter,
-    FixedRouter,
-    HeuristicRouter,
-    RoutingContext,
-    RoutingDecision,
-    StickyRouter,
-)
+from persona_lab.core import RoutingContext, RoutingDecision
+from persona_lab.routers import CascadeRouter, ConstraintRouter, FixedRouter, HeuristicRouter, StickyRouter
 from persona_lab.tiers import ScriptedBackend
 from tests.test_routers_cascade import registry
 from tests.test_routers_support import context, turns
@@ -29,7 +22,7 @@ class ScoredRouter:
 
     def route(self, context: RoutingContext) -> RoutingDecision:
         best = max(self.scores, key=self.scores.__getitem__)
-        return RoutingDecision(best, "best score", self.scores, {"critical": self.critical})
+        return RoutingDecision(tier=best, reason="best score", scores=self.scores, features={"critical": self.critical})
 
 
 def test_small_gains_do_not_move_the_conversation() -> None:

@@ -6,9 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from persona_lab import Persona, RoutingPreferences
-from persona_lab._messages import ConversationTurn, Message
-from persona_lab.routers import RoutingContext
-from persona_lab.tiers import TierInfo
+from persona_lab.core import ConversationTurn, Message, RoutingContext, TierInfo
 
 PRICES: Mapping[str, tuple[float, float]] = {"small": (0.1, 0.4), "mid": (1.0, 4.0), "frontier": (5.0, 15.0)}
 
@@ -48,7 +46,13 @@ def infos(*tiers: str, **overrides: dict[str, Any]) -> dict[str, TierInfo]:
 def turns(*tiers: str) -> tuple[ConversationTurn, ...]:
     """A finished history whose turns were answered by ``tiers`` in order."""
     return tuple(
-        ConversationTurn(i, (Message.user(f"question {i}"), Message.assistant(f"answer {i}")), t, 0.0, 10)
+        ConversationTurn(
+            index=i,
+            messages=(Message.user(f"question {i}"), Message.assistant(f"answer {i}")),
+            tier=t,
+            cost_usd=0.0,
+            tokens=10,
+        )
         for i, t in enumerate(tiers)
     )
 

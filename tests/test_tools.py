@@ -37,23 +37,23 @@ def run(coro):  # type: ignore[no-untyped-def]
 
 def test_valid_call_sync_and_async() -> None:
     box = Toolbox([deadline_calculator, lookup])
-    ok = run(box.execute(ToolCall("1", "deadline_calculator", '{"days": 14}')))
+    ok = run(box.execute(ToolCall(id="1", name="deadline_calculator", arguments='{"days": 14}')))
     assert (ok.content, ok.is_error) == ("14 days from today", False)
-    as_json = run(box.execute(ToolCall("2", "lookup_statute", '{"statute": "LTA 1985"}')))
+    as_json = run(box.execute(ToolCall(id="2", name="lookup_statute", arguments='{"statute": "LTA 1985"}')))
     assert '"statute": "LTA 1985"' in as_json.content
 
 
 def test_bad_arguments_and_exceptions_become_readable_errors() -> None:
     box = Toolbox([deadline_calculator, lookup])
-    not_json = run(box.execute(ToolCall("1", "deadline_calculator", "{days: 14")))
+    not_json = run(box.execute(ToolCall(id="1", name="deadline_calculator", arguments="{days: 14")))
     assert not_json.is_error and "not valid JSON" in not_json.content
-    wrong_type = run(box.execute(ToolCall("1", "deadline_calculator", '{"days": "soon"}')))
+    wrong_type = run(box.execute(ToolCall(id="1", name="deadline_calculator", arguments='{"days": "soon"}')))
     assert wrong_type.is_error and "days" in wrong_type.content
-    extra = run(box.execute(ToolCall("1", "deadline_calculator", '{"days": 1, "colour": "red"}')))
+    extra = run(box.execute(ToolCall(id="1", name="deadline_calculator", arguments='{"days": 1, "colour": "red"}')))
     assert extra.is_error and "colour" in extra.content
-    raised = run(box.execute(ToolCall("1", "lookup_statute", '{"statute": "boom"}')))
+    raised = run(box.execute(ToolCall(id="1", name="lookup_statute", arguments='{"statute": "boom"}')))
     assert raised.is_error and "RuntimeError: index offline" in raised.content
-    unknown = run(box.execute(ToolCall("1", "nope", "{}")))
+    unknown = run(box.execute(ToolCall(id="1", name="nope", arguments="{}")))
     assert unknown.is_error and "unknown tool 'nope'" in unknown.content
 
 
@@ -68,8 +68,8 @@ def test_repeated_failing_call_is_not_run_again() -> None:
 
     box = Toolbox([flaky])
     cache: dict = {}
-    first = run(box.execute(ToolCall("1", "flaky", '{"x": 1}'), error_cache=cache))
-    second = run(box.execute(ToolCall("2", "flaky", '{ "x" : 1 }'), error_cache=cache))
+    first = run(box.execute(ToolCall(id="1", name="flaky", arguments='{"x": 1}'), error_cache=cache))
+    second = run(box.execute(ToolCall(id="2", name="flaky", arguments='{ "x" : 1 }'), error_cache=cache))
     assert calls == [1]
     assert first.is_error and second.is_error and second.cached and "not run again" in second.content
 

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -6,8 +7,8 @@ import pandas as pd
 import pytest
 
 from persona_lab import LogSchemaError, TurnLog, read_turn_logs, turn_logs_to_frame
+from persona_lab.core import TURN_LOG_SCHEMA_VERSION, Attempt, CompactionCall, ToolCallRecord
 from persona_lab.logs import TURN_LOG_COLUMNS, JsonlTurnLogWriter, TurnLogWarning
-from persona_lab.loops import Attempt, CompactionCall, ToolCallRecord
 
 
 def record(i: int, *, conversation: str = "c1", cost: float | None = 0.01) -> TurnLog:
@@ -25,9 +26,23 @@ def record(i: int, *, conversation: str = "c1", cost: float | None = 0.01) -> Tu
         total_cost_usd=cost,
         gen_ai_usage_input_tokens=100,
         gen_ai_usage_output_tokens=20,
-        tool_calls=(ToolCallRecord("c", "lookup", "{}", "ok", False),),
-        attempts=(Attempt("mid", "openai", "m", "accepted", 100, 20, cost),),
-        compactions=(CompactionCall("small", "s", 6, 50, 10, 0.001),) if i == 2 else (),
+        tool_calls=(ToolCallRecord(call_id="c", name="lookup", arguments="{}", result="ok", is_error=False),),
+        attempts=(
+            Attempt(
+                tier="mid",
+                provider="openai",
+                model="m",
+                outcome="accepted",
+                input_tokens=100,
+                output_tokens=20,
+                cost_usd=cost,
+            ),
+        ),
+        compactions=(
+            CompactionCall(tier="small", model="s", summarized=6, input_tokens=50, output_tokens=10, cost_usd=0.001),
+        )
+        if i == 2
+        else (),
         decision_scores={"mid": 0.7},
     )
 
@@ -112,3 +127,29 @@ def test_gzip_compressed_logs_are_read(tmp_path: Path) -> None:
             handle.write(json.dumps(record(i).to_dict()) + "\n")
     assert [r.turn_index for r in read_turn_logs(path)] == [0, 1, 2]
     assert len(turn_logs_to_frame(path)) == 3
+
+
+def test_labels_and_scores_round_trip_and_flatten_into_the_frame() -> None:
+    labelled = dataclasses.replace(
+        record(0), labels={"suite": "gsm8k", "item_id": "7", "fold": "2"}, scores={"score": 1.0, "judge": 8.5}
+    )
+    assert TurnLog.from_dict(json.loads(json.dumps(labelled.to_dict()))) == labelled
+    frame = turn_logs_to_frame([labelled, record(1)])
+    assert frame.loc[0, "suite"] == "gsm8k" and frame.loc[0, "item_id"] == "7" and frame.loc[0, "score"] == 1.0
+    assert frame.loc[0, "label_fold"] == "2" and frame.loc[0, "score_judge"] == 8.5
+    assert pd.isna(frame.loc[1, "suite"]) and pd.isna(frame.loc[1, "score"]) and pd.isna(frame.loc[1, "label_fold"])
+    assert list(frame.columns[-2:]) == ["label_fold", "score_judge"]
+
+
+def test_version_1_records_are_read_with_their_benchmark_fields_as_labels_and_scores() -> None:
+    old = {k: v for k, v in record(0).to_dict().items() if k not in ("labels", "scores", "writeback_s")}
+    old |= {"schema_version": 1, "suite": "mmlu", "item_id": "q1", "category": "law", "score": 0.0}
+    again = TurnLog.from_dict(old)
+    assert again.labels == {"suite": "mmlu", "item_id": "q1", "category": "law"} and again.scores == {"score": 0.0}
+    assert again.schema_version == TURN_LOG_SCHEMA_VERSION == 2
+    assert dataclasses.replace(again, labels={}, scores={}) == record(0)
+
+
+def test_records_are_built_with_keywords_only() -> None:
+    with pytest.raises(TypeError):
+        Attempt("mid", "openai", "m", "accepted")  # type: ignore[misc]

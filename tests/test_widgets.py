@@ -25,9 +25,8 @@ from persona_lab import (
     ToolCall,
     tool,
 )
-from persona_lab._errors import ProviderError
-from persona_lab.loops import AskingUser, TurnLog
-from persona_lab.tiers import ChatRequest, ScriptedBackend, ScriptedResponse
+from persona_lab.core import AskingUser, ChatRequest, ProviderError, TurnLog
+from persona_lab.tiers import ScriptedBackend, ScriptedResponse
 from persona_lab.widgets import (
     AskUserPanel,
     ChatWidget,
@@ -264,7 +263,8 @@ def test_markdown_is_rendered_and_raw_html_is_escaped() -> None:
 
 def test_render_turn_html_escapes_and_names_everything() -> None:
     log = TurnLog(
-        "c", 3, "2025-01-01T00:00:00+00:00", "p", "r", "frontier", "mid", "why", 1.234,
+        conversation_id="c", turn_index=3, timestamp="2025-01-01T00:00:00+00:00", persona_id="p",
+        router_name="r", requested_tier="frontier", tier="mid", decision_reason="why", latency_s=1.234,
         gen_ai_response_model="<evil>", gen_ai_usage_input_tokens=10, gen_ai_usage_output_tokens=5,
         cost_usd=0.00012, total_cost_usd=0.00012, fallback_from="frontier", fallback_to="mid",
         fallback_reason="frontier down",
@@ -303,7 +303,8 @@ def test_throttled_view_batches_and_always_sends_the_last_state() -> None:
 
 def _log(index: int, tier: str | None, cost: float | None, **kw: Any) -> TurnLog:
     return TurnLog(
-        "c", index, "2025-01-01T00:00:00+00:00", "p", "r", tier or "mid", tier, "", 0.5,
+        conversation_id="c", turn_index=index, timestamp="2025-01-01T00:00:00+00:00", persona_id="p",
+        router_name="r", requested_tier=tier or "mid", tier=tier, decision_reason="", latency_s=0.5,
         cost_usd=cost, total_cost_usd=cost, gen_ai_response_model=f"{tier}-m", **kw,
     )  # fmt: skip
 
@@ -353,11 +354,11 @@ def ask(question: str, options: list[str] | None = None) -> ScriptedResponse:
     args: dict[str, Any] = {"question": question}
     if options is not None:
         args["options"] = options
-    return ScriptedResponse(tool_calls=(ToolCall("ask_1", "ask_user", json.dumps(args)),))
+    return ScriptedResponse(tool_calls=(ToolCall(id="ask_1", name="ask_user", arguments=json.dumps(args)),))
 
 
 def final(text: str) -> ScriptedResponse:
-    return ScriptedResponse(tool_calls=(ToolCall("fin", "final_answer", json.dumps({"text": text})),))
+    return ScriptedResponse(tool_calls=(ToolCall(id="fin", name="final_answer", arguments=json.dumps({"text": text})),))
 
 
 def asks_then_echoes(question: str, options: list[str] | None = None) -> ScriptedBackend:
@@ -438,7 +439,7 @@ async def test_the_timeline_shows_tool_calls_with_arguments_and_results(persona:
         """
         return f"{name}: the landlord must keep the structure in repair"
 
-    call = ToolCall("c1", "lookup_statute", json.dumps({"name": "LTA 1985 s11"}))
+    call = ToolCall(id="c1", name="lookup_statute", arguments=json.dumps({"name": "LTA 1985 s11"}))
     backend = ScriptedBackend(
         [ScriptedResponse("Let me check the statute.", tool_calls=(call,)), "The landlord must repair it."],
         chunk_chars=4,
@@ -546,7 +547,7 @@ async def test_a_second_run_click_is_ignored_and_bad_input_is_explained(persona:
 def test_the_ask_panel_shows_at_most_three_options() -> None:
     taken: list[str] = []
     panel = AskUserPanel(lambda text: taken.append(text) is None)
-    panel.show(AskingUser("r", 0, "<b>Which?</b>", ("a", "b", "c", "d")))
+    panel.show(AskingUser(id="r", index=0, question="<b>Which?</b>", options=("a", "b", "c", "d")))
     assert len(panel.option_buttons) == 3 and "&lt;b&gt;Which?&lt;/b&gt;" in panel.prompt.value
     panel.option_buttons[2].click()
     panel.option_buttons[0].click()
@@ -564,7 +565,7 @@ async def test_tool_calls_in_a_chat_turn_show_as_notes_above_the_answer(persona:
         """
         return f"{days} days from today is the 14th"
 
-    call = ToolCall("c1", "deadline_calculator", json.dumps({"days": 14}))
+    call = ToolCall(id="c1", name="deadline_calculator", arguments=json.dumps({"days": 14}))
     backend = ScriptedBackend([ScriptedResponse("Checking the date.", tool_calls=(call,)), "Reply by the 14th."])
     loop = ConversationLoop(
         persona, make_tiers(mid=backend), FixedRouter("mid"), toolbox=Toolbox([deadline_calculator])

@@ -8,7 +8,7 @@
 - ``run_live``: the same items against real tiers, graded, rate-limited and resumable.
 """
 
-from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, label_routers
+from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, default_jobs, label_routers
 from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, Comparison
 from persona_lab.bench._embedding import FoldTfidfEmbedder, TextCounts
 from persona_lab.bench._format import (
@@ -102,6 +102,7 @@ __all__ = [
     "convert_mmlu",
     "convert_mt_bench",
     "convert_routellm",
+    "default_jobs",
     "default_routers",
     "exact_match",
     "final_number",

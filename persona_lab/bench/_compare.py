@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from persona_lab._errors import BenchmarkFormatError
-from persona_lab._persona import Persona
 from persona_lab.bench._analysis import RouterRun, analyze_suite
 from persona_lab.bench._format import BenchmarkSet
 from persona_lab.bench._learning import (
@@ -37,10 +35,10 @@ from persona_lab.bench._replay import ReplayTiers, replay_tiers
 from persona_lab.bench._runner import ItemFailure, replay_items
 from persona_lab.bench._suites import load_suites
 from persona_lab.bench._units import UnitTable
-from persona_lab.loops._turn_log import TurnLog
-from persona_lab.routers._fixed import FixedRouter
-from persona_lab.routers._protocol import Router, router_name
-from persona_lab.tiers._config import Price
+from persona_lab.core import BenchmarkFormatError, Router, TurnLog, router_name
+from persona_lab.persona import Persona
+from persona_lab.routers import FixedRouter
+from persona_lab.tiers import Price
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,7 +164,7 @@ def _loop_router(router: Router, scores: NDArray[np.float64] | None, rows: NDArr
 
 
 def _run_job(index: int, on_item: Callable[[], Any] | None = None) -> _JobResult:
-    from persona_lab.logs._frame import turn_logs_to_frame
+    from persona_lab.logs import turn_logs_to_frame
 
     if on_item is None and _STATE.in_worker:  # one BLAS thread per worker process: no oversubscription
         from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from persona_lab.loops._turn_log import TurnLog
+    from persona_lab.core import TurnLog
 
 __all__ = ["PUBLISHED_ROUTELLM", "Comparison"]
 
@@ -202,7 +202,7 @@ class Comparison:
 
     def records(self) -> list[TurnLog]:
         """The turn logs as records (parsed from the JSONL kept in memory)."""
-        from persona_lab.loops._turn_log import TurnLog
+        from persona_lab.core import TurnLog
 
         return [TurnLog.from_dict(json.loads(line)) for part in self.jsonl_parts if part
                 for line in gzip.decompress(part).decode("utf-8").splitlines() if line.strip()]

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
-from persona_lab._errors import NotFittedError
+from persona_lab.core import NotFittedError
 
 __all__ = ["FoldTfidfEmbedder", "TextCounts"]
 

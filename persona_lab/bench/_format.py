@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from persona_lab._errors import BenchmarkFormatError
-from persona_lab._persona import TIER_NAMES
-from persona_lab.tiers._config import Price
+from persona_lab.core import TIER_NAMES, BenchmarkFormatError
+from persona_lab.tiers import Price
 
 __all__ = [
     "FORMAT_VERSION",

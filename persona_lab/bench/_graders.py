@@ -11,11 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from persona_lab._messages import Message
 from persona_lab.bench._format import BenchmarkItem
-from persona_lab.tiers._prices import Cost
-from persona_lab.tiers._protocol import ChatRequest, Usage, fold_stream
-from persona_lab.tiers._registry import TierRegistry
+from persona_lab.core import ChatRequest, Message, Usage, fold_stream
+from persona_lab.tiers import Cost, TierRegistry
 
 __all__ = [
     "Grade",
@@ -164,9 +162,11 @@ class JudgeGrader:
                 continue
             usage = completion.usage
             if usage.input_tokens is None or usage.output_tokens is None:
-                from persona_lab._tokens import estimate_tokens
+                from persona_lab.core import estimate_tokens
 
-                usage = Usage(estimate_tokens(_SYSTEM + prompt), estimate_tokens(completion.text))
+                usage = Usage(
+                    input_tokens=estimate_tokens(_SYSTEM + prompt), output_tokens=estimate_tokens(completion.text),
+                )
             cost: Cost = self.tiers.prices.cost(config, usage)
             rating = judge_rating(completion.text)
             if rating is None:

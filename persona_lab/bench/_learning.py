@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from persona_lab.routers._protocol import Router, RoutingContext, RoutingDecision, router_name
+from persona_lab.core import Router, RoutingContext, RoutingDecision, router_name
 
 __all__ = [
     "BatchedThresholdRouter",
@@ -98,7 +98,7 @@ class BatchedThresholdRouter:
         chosen = self._strong if score >= self._threshold else self._weak
         relation = ">=" if chosen == self._strong else "<"
         return RoutingDecision(
-            chosen,
-            f"score {score:.3f} {relation} threshold {self._threshold:g} → {chosen} (batched score_texts)",
+            tier=chosen,
+            reason=f"score {score:.3f} {relation} threshold {self._threshold:g} → {chosen} (batched score_texts)",
             features={"score": score, "threshold": self._threshold},
         )

@@ -16,19 +16,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from persona_lab._persona import Persona
 from persona_lab.bench._format import BenchmarkItem, BenchmarkSet
 from persona_lab.bench._graders import Grade, JudgeGrader, exact_match
 from persona_lab.bench._replay import BENCHMARK_PERSONA, NullMemoryStore
-from persona_lab.bench._runner import FirstTurnOnlyRouter, ItemFailure
-from persona_lab.logs._writers import JsonlTurnLogWriter, read_turn_logs
-from persona_lab.loops._conversation import ConversationLoop
-from persona_lab.loops._events import TurnDone
-from persona_lab.loops._turn_log import TurnLog
-from persona_lab.routers._protocol import Router, router_name
-from persona_lab.tiers._config import ModelConfig, TierConfig
-from persona_lab.tiers._protocol import ChatRequest, Chunk
-from persona_lab.tiers._registry import TierRegistry
+from persona_lab.bench._runner import FirstTurnOnlyRouter, ItemFailure, labelled
+from persona_lab.core import ChatRequest, Chunk, Router, TurnDone, TurnLog, router_name
+from persona_lab.logs import JsonlTurnLogWriter, read_turn_logs
+from persona_lab.loops import ConversationLoop
+from persona_lab.persona import Persona
+from persona_lab.tiers import ModelConfig, TierConfig, TierRegistry
 
 __all__ = ["LiveResult", "RateLimitedBackend", "RateLimiter", "completed_items", "rate_limited", "run_live"]
 
@@ -100,11 +96,12 @@ def completed_items(path: str | Path, benchmark: BenchmarkSet, *, router: str | 
         return set()
     turns: dict[str, dict[int, TurnLog]] = {}
     for record in read_turn_logs(path):
-        if record.suite != benchmark.suite or record.item_id is None:
+        item_id = record.labels.get("item_id")
+        if record.labels.get("suite") != benchmark.suite or item_id is None:
             continue
         if router is not None and record.router_name != router:
             continue
-        turns.setdefault(record.item_id, {})[record.turn_index] = record  # the last record of a turn wins
+        turns.setdefault(item_id, {})[record.turn_index] = record  # the last record of a turn wins
     done = set()
     for item in benchmark.items:
         logged = turns.get(item.id, {})
@@ -185,7 +182,7 @@ async def run_live(
                     raise
                 except Exception as exc:
                     if log is not None:
-                        writer.write(log.with_labels(router_name=label, score=None))
+                        writer.write(labelled(log, label, None))
                         result.written += 1
                     result.failures.append(ItemFailure(item.suite, label, item.id, turn, type(exc).__name__,
                                                        str(exc)))
@@ -196,7 +193,7 @@ async def run_live(
                 result.judge_cost_usd += verdict.cost_usd
                 if verdict.score is None:
                     result.ungraded += 1
-                writer.write(log.with_labels(router_name=label, score=verdict.score))
+                writer.write(labelled(log, label, verdict.score))
                 result.written += 1
             if on_item is not None:
                 on_item()

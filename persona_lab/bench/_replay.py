@@ -14,14 +14,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
-from persona_lab._errors import BenchmarkFormatError, ProviderError
-from persona_lab._persona import Persona
 from persona_lab.bench._format import BenchmarkItem, BenchmarkSet
-from persona_lab.memory._protocol import MemoryHit, MemoryItem
-from persona_lab.tiers._config import ModelConfig, Price
-from persona_lab.tiers._prices import PriceBook, PriceSource
-from persona_lab.tiers._protocol import ChatRequest, Chunk, Usage
-from persona_lab.tiers._registry import TierRegistry
+from persona_lab.core import BenchmarkFormatError, ChatRequest, Chunk, ProviderError, Usage
+from persona_lab.memory import MemoryHit, MemoryItem
+from persona_lab.persona import Persona
+from persona_lab.tiers import ModelConfig, Price, PriceBook, PriceSource, TierRegistry
 
 __all__ = [
     "BENCHMARK_PERSONA",
@@ -121,7 +118,7 @@ class ReplayBackend:
         for start in range(0, len(text), size):
             yield Chunk(delta=text[start : start + size])
         yield Chunk(
-            usage=Usage(record.input_tokens, record.output_tokens),
+            usage=Usage(input_tokens=record.input_tokens, output_tokens=record.output_tokens),
             finish_reason="stop",
             response_model=self.model,
             final=True,

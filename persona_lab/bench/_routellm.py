@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from persona_lab._errors import BenchmarkFormatError
 from persona_lab.bench._format import BenchmarkItem, BenchmarkSet, ModelSpec, TurnOutcome
+from persona_lab.core import BenchmarkFormatError
 
 __all__ = [
     "ROUTELLM_STRONG",

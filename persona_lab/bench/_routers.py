@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from persona_lab.routers._protocol import Router
+from persona_lab.core import Router
 
 __all__ = ["default_routers", "router_factories"]
 

@@ -9,18 +9,16 @@ fails) marks its item failed; the run goes on with the next item.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from persona_lab._persona import Persona
 from persona_lab.bench._format import BenchmarkItem, BenchmarkSet
 from persona_lab.bench._replay import BENCHMARK_PERSONA, NullMemoryStore, ReplayTiers
-from persona_lab.loops._clock import SystemClock
-from persona_lab.loops._conversation import ConversationLoop
-from persona_lab.loops._events import TurnDone
-from persona_lab.loops._turn_log import TurnLog
-from persona_lab.routers._protocol import Router, RoutingContext, RoutingDecision, router_name
+from persona_lab.core import Router, RoutingContext, RoutingDecision, SystemClock, TurnDone, TurnLog, router_name
+from persona_lab.loops import ConversationLoop
+from persona_lab.persona import Persona
 
 __all__ = ["FirstTurnOnlyRouter", "ItemFailure", "ReplayResult", "replay_items"]
 
@@ -69,11 +67,24 @@ class FirstTurnOnlyRouter:
         previous = context.previous_tiers
         if not previous:
             return self.router.route(context)
-        return RoutingDecision(previous[0], f"routes on the first turn only: keeps {previous[0]}")
+        return RoutingDecision(tier=previous[0], reason=f"routes on the first turn only: keeps {previous[0]}")
 
 
 def _outcomes(item: BenchmarkItem, models: Mapping[str, str], turn: int) -> dict[str, float]:
     return {tier: item.outcomes[model][turn].score for tier, model in models.items() if model in item.outcomes}
+
+
+def item_labels(item: BenchmarkItem) -> dict[str, str]:
+    """The turn-log labels of a benchmark item: ``suite``, ``item_id`` and ``category``."""
+    return {"suite": item.suite, "item_id": item.id, "category": item.category}
+
+
+def labelled(log: TurnLog, router: str, score: float | None) -> TurnLog:
+    """``log`` under the router label ``router``, with the item's ``score`` (none when ungraded)."""
+    scores = {k: v for k, v in log.scores.items() if k != "score"}
+    if score is not None:
+        scores["score"] = float(score)
+    return dataclasses.replace(log, router_name=router, scores=scores)
 
 
 def _error_log(item: BenchmarkItem, turn: int, label: str, persona: Persona, conversation_id: str,
@@ -82,7 +93,7 @@ def _error_log(item: BenchmarkItem, turn: int, label: str, persona: Persona, con
         conversation_id=conversation_id, turn_index=turn, timestamp=SystemClock().now().isoformat(),
         persona_id=persona.id, router_name=label, requested_tier="", tier=None, decision_reason="",
         latency_s=0.0, user_text=item.turns[turn][:4000], error=f"{type(exc).__name__}: {exc}",
-        error_type=type(exc).__name__, suite=item.suite, item_id=item.id, category=item.category,
+        error_type=type(exc).__name__, labels=item_labels(item),
     )
 
 
@@ -131,13 +142,13 @@ async def replay_items(
             except Exception as exc:  # one bad item must not stop the run
                 if log is None:
                     log = _error_log(item, turn, label, persona, conversation.id, exc)
-                records.append(log.with_labels(router_name=label, score=None))
+                records.append(labelled(log, label, None))
                 failures.append(ItemFailure(item.suite, label, item.id, turn, type(exc).__name__, str(exc)))
                 break
             assert log is not None
             model = models.get(log.tier or "")
             score = item.outcomes[model][turn].score if model is not None and model in item.outcomes else None
-            records.append(log.with_labels(router_name=label, score=score))
+            records.append(labelled(log, label, score))
         if on_item is not None:
             on_item()
     tiers.expect(None)

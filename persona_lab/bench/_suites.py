@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
-from persona_lab._errors import BenchmarkFormatError
 from persona_lab.bench._format import BenchmarkSet, read_benchmark_set
 from persona_lab.bench._routellm import convert_routellm, is_routellm_layout
+from persona_lab.core import BenchmarkFormatError
 
 __all__ = ["BUNDLED_SUITES", "bundled_suite_path", "load_suite", "load_suites"]
 

@@ -133,7 +133,7 @@ def _routers(names: list[str] | None, seed: int, texts: list[str] | None) -> dic
 
 
 def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from persona_lab._errors import PersonaLabError
+    from persona_lab.core import PersonaLabError
 
     if args.list_routers:
         from persona_lab.bench import default_routers
@@ -155,8 +155,7 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _run_replay(args: argparse.Namespace) -> int:
     import time
 
-    from persona_lab.bench import compare, load_suites
-    from persona_lab.bench._compare import default_jobs
+    from persona_lab.bench import compare, default_jobs, load_suites
 
     started = time.perf_counter()
     suites = load_suites(args.suite)
@@ -186,8 +185,7 @@ def _run_live(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
-    from persona_lab.bench import is_learned, load_suites, run_live
-    from persona_lab.bench._units import UnitTable
+    from persona_lab.bench import UnitTable, is_learned, load_suites, run_live
     from persona_lab.logs import turn_logs_to_frame
     from persona_lab.metrics import summarize_turns
     from persona_lab.tiers import TierRegistry

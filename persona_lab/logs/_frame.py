@@ -1,4 +1,10 @@
-"""Turn logs as a tidy pandas DataFrame: one row per turn, declared columns and dtypes."""
+"""Turn logs as a tidy pandas DataFrame: one row per turn, declared columns and dtypes.
+
+A turn log's ``labels`` and ``scores`` are flattened: the labels ``suite``, ``item_id`` and
+``category`` and the score ``score`` (what the benchmark sets) are declared columns of their
+own; every other label ``k`` becomes a ``label_<k>`` column and every other score ``k`` a
+``score_<k>`` column (string and float64), after the declared ones.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from persona_lab.loops._turn_log import TurnLog
+from persona_lab.core import TurnLog
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,6 +31,18 @@ class Column:
 
 def _field(name: str) -> Callable[[TurnLog], Any]:
     return lambda r: getattr(r, name)
+
+
+def _label(name: str) -> Callable[[TurnLog], Any]:
+    return lambda r: r.labels.get(name)
+
+
+def _score(name: str) -> Callable[[TurnLog], Any]:
+    return lambda r: r.scores.get(name)
+
+
+_LABEL_COLUMNS = ("suite", "item_id", "category")
+_SCORE_COLUMNS = ("score",)
 
 
 _COLUMNS: list[tuple[str, str, str]] = [
@@ -51,7 +69,8 @@ _COLUMNS: list[tuple[str, str, str]] = [
     ("gen_ai_usage_cache_read_input_tokens", "Int64", "OTel gen_ai.usage.cache_read.input_tokens"),
     ("gen_ai_response_time_to_first_chunk", "float64", "OTel gen_ai.response.time_to_first_chunk (s)"),
     ("ttft_s", "float64", "turn start to first answer text (s)"),
-    ("latency_s", "float64", "whole turn (s)"),
+    ("latency_s", "float64", "turn start to the end of the answer, tools and reviews included (s)"),
+    ("writeback_s", "float64", "after the answer: memory write, commit, compaction, log write (s)"),
     ("cost_usd", "float64", "answer attempts' cost (NaN when a price is unknown)"),
     ("total_cost_usd", "float64", "cost_usd plus compaction and review calls"),
     ("price_source", "string", "override, genai-prices, compute-time, recorded or unknown"),
@@ -61,14 +80,17 @@ _COLUMNS: list[tuple[str, str, str]] = [
     ("answer_chars", "Int64", "characters of the accepted answer"),
     ("error", "string", "error message when the turn failed"),
     ("error_type", "string", "error class when the turn failed"),
-    ("suite", "string", "benchmark suite (benchmark runs)"),
-    ("item_id", "string", "benchmark item id"),
-    ("category", "string", "benchmark item category"),
-    ("score", "float64", "the item's recorded score for the answering model"),
+]
+_LABELS: list[tuple[str, str, str]] = [
+    ("suite", "string", "label 'suite': benchmark suite (benchmark runs)"),
+    ("item_id", "string", "label 'item_id': benchmark item id"),
+    ("category", "string", "label 'category': benchmark item category"),
 ]
 
 TURN_LOG_COLUMNS: tuple[Column, ...] = (
     *(Column(name, dtype, doc, _field(name)) for name, dtype, doc in _COLUMNS),
+    *(Column(name, dtype, doc, _label(name)) for name, dtype, doc in _LABELS),
+    Column("score", "float64", "score 'score': the item's recorded score for the answering model", _score("score")),
     Column("n_tool_calls", "Int64", "tool calls made in the turn", lambda r: len(r.tool_calls)),
     Column("n_attempts", "Int64", "model calls (failed, escalated and accepted)", lambda r: len(r.attempts)),
     Column("n_compactions", "Int64", "history summarisation calls", lambda r: len(r.compactions)),
@@ -83,8 +105,9 @@ TURN_LOG_COLUMNS: tuple[Column, ...] = (
 def turn_logs_to_frame(source: Iterable[TurnLog] | str | Path) -> pd.DataFrame:
     """Turn logs (records, a writer, or a JSONL path) as a DataFrame, one row per turn.
 
-    Columns are :data:`TURN_LOG_COLUMNS` plus ``cumulative_cost_usd`` (running total of
-    ``total_cost_usd`` within each conversation, unknown costs counted as 0).
+    Columns are :data:`TURN_LOG_COLUMNS`, then ``cumulative_cost_usd`` (running total of
+    ``total_cost_usd`` within each conversation, unknown costs counted as 0), then a
+    ``label_<k>`` / ``score_<k>`` column for every other label and score the records carry.
     """
     import pandas as pd
 
@@ -103,4 +126,10 @@ def turn_logs_to_frame(source: Iterable[TurnLog] | str | Path) -> pd.DataFrame:
             frame[c.name] = frame[c.name].astype(c.dtype)  # type: ignore[call-overload]
     costs = frame["total_cost_usd"].fillna(0.0)
     frame["cumulative_cost_usd"] = costs.groupby(frame["conversation_id"], sort=False).cumsum().astype("float64")
+    extra_labels = sorted({k for r in records for k in r.labels} - set(_LABEL_COLUMNS))
+    extra_scores = sorted({k for r in records for k in r.scores} - set(_SCORE_COLUMNS))
+    for key in extra_labels:
+        frame[f"label_{key}"] = pd.Series([r.labels.get(key) for r in records], dtype="string")
+    for key in extra_scores:
+        frame[f"score_{key}"] = pd.Series([r.scores.get(key) for r in records], dtype="float64")
     return frame

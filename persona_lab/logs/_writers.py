@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from persona_lab._errors import LogSchemaError
-from persona_lab.loops._turn_log import TurnLog
+from persona_lab.core import LogSchemaError, TurnLog
 
 __all__ = [
     "InMemoryTurnLogWriter",

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from persona_lab.tiers._protocol import ToolSpec
+from persona_lab.core import ToolSpec
 
 __all__ = [
     "ASK_USER",
@@ -38,10 +38,10 @@ BUILTIN_NAMES = frozenset({ASK_USER, FINAL_ANSWER})
 MAX_OPTIONS = 3
 
 ASK_USER_SPEC = ToolSpec(
-    ASK_USER,
-    "Ask the user one question when you cannot continue without their answer. Offer up to "
+    name=ASK_USER,
+    description="Ask the user one question when you cannot continue without their answer. Offer up to "
     "three short options when the likely answers are known; the user may also answer freely.",
-    {
+    parameters={
         "type": "object",
         "properties": {
             "question": {"type": "string", "description": "The question, in one or two sentences."},
@@ -58,9 +58,9 @@ ASK_USER_SPEC = ToolSpec(
 )
 
 FINAL_ANSWER_SPEC = ToolSpec(
-    FINAL_ANSWER,
-    "Finish the task: give your complete final answer to the user. Ends the run.",
-    {
+    name=FINAL_ANSWER,
+    description="Finish the task: give your complete final answer to the user. Ends the run.",
+    parameters={
         "type": "object",
         "properties": {"text": {"type": "string", "description": "The complete final answer."}},
         "required": ["text"],

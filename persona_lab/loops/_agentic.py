@@ -23,10 +23,44 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from persona_lab._errors import PersonaLabError, RouterError, UsageError
-from persona_lab._messages import Message, ToolCall
-from persona_lab._persona import Persona
-from persona_lab._tokens import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
+from persona_lab.core import (
+    MESSAGE_OVERHEAD_TOKENS,
+    AskingUser,
+    BudgetExceededEvent,
+    ChatRequest,
+    Clock,
+    Compacted,
+    CompactionCall,
+    ErrorOccurred,
+    Finished,
+    LoopEvent,
+    MaxStepsReached,
+    Message,
+    PersonaLabError,
+    Reasoning,
+    Retrying,
+    Router,
+    RouterError,
+    RoutingContext,
+    RoutingDecision,
+    RunCancelled,
+    RunCompleted,
+    Started,
+    SystemClock,
+    TextDelta,
+    Thinking,
+    TierChosen,
+    ToolCall,
+    ToolCalling,
+    ToolCallRecord,
+    ToolResult,
+    TurnDone,
+    UsageError,
+    UserResponded,
+    check_tier,
+    estimate_tokens,
+    router_name,
+)
 from persona_lab.loops._agent_actions import (
     ASK_USER,
     ASK_USER_SPEC,
@@ -41,29 +75,7 @@ from persona_lab.loops._agent_actions import (
     question_key,
 )
 from persona_lab.loops._cancel import CancelToken
-from persona_lab.loops._clock import Clock, SystemClock
 from persona_lab.loops._conversation import TurnLogSink
-from persona_lab.loops._events import (
-    AskingUser,
-    BudgetExceededEvent,
-    Compacted,
-    ErrorOccurred,
-    Finished,
-    LoopEvent,
-    MaxStepsReached,
-    Reasoning,
-    Retrying,
-    RunCancelled,
-    RunCompleted,
-    Started,
-    TextDelta,
-    Thinking,
-    TierChosen,
-    ToolCalling,
-    ToolResult,
-    TurnDone,
-    UserResponded,
-)
 from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
 from persona_lab.loops._run import Run, RunStatus
 from persona_lab.loops._run_events import EventCallback, EventSink, RunStream
@@ -71,12 +83,9 @@ from persona_lab.loops._run_state import RunState
 from persona_lab.loops._step_compaction import StepCompactor
 from persona_lab.loops._step_record import StepDraft, StepLabels, close_step
 from persona_lab.loops._tools import Toolbox, ToolOutcome
-from persona_lab.loops._turn_log import CompactionCall, ToolCallRecord
-from persona_lab.routers._fixed import FixedRouter
-from persona_lab.routers._protocol import Router, RoutingContext, RoutingDecision, router_name
-from persona_lab.tiers._config import ModelConfig, check_tier
-from persona_lab.tiers._protocol import ChatRequest
-from persona_lab.tiers._registry import TierRegistry
+from persona_lab.persona import Persona
+from persona_lab.routers import FixedRouter
+from persona_lab.tiers import ModelConfig, TierRegistry
 
 __all__ = ["AgenticLoop", "EventCallback", "RunStream", "UserResponder"]
 
@@ -109,7 +118,7 @@ class _ConsumerFailed(Exception):
     """The caller's ``on_event`` raised; the run stops at this step boundary."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Outcome:
     status: RunStatus
     output: str
@@ -301,20 +310,20 @@ class AgenticLoop:
         error_type: str | None = None
         token._bind()
         try:
-            await sink.emit(Started(state.id, len(state.steps), "run", state.task))
+            await sink.emit(Started(id=state.id, index=len(state.steps), scope="run", text=state.task))
             if answer is not None:
                 await self._answer_pending(state, answer, sink)
             outcome = await self._steps(state, sink, token, user_respond)
         except _Interrupted:
-            outcome = _Outcome(RunStatus.CANCELLED, "", token.reason or "cancelled")
+            outcome = _Outcome(status=RunStatus.CANCELLED, output="", reason=token.reason or "cancelled")
         except _ConsumerFailed:
             failure = sink.failure
             error_type = type(failure).__name__
-            outcome = _Outcome(RunStatus.ERROR, "", f"on_event raised {error_type}: {failure}")
+            outcome = _Outcome(status=RunStatus.ERROR, output="", reason=f"on_event raised {error_type}: {failure}")
         except Exception as exc:
             logger.warning("agent run %s failed: %s: %s", state.id, type(exc).__name__, exc)
             error_type = type(exc).__name__
-            outcome = _Outcome(RunStatus.ERROR, "", str(exc) or error_type)
+            outcome = _Outcome(status=RunStatus.ERROR, output="", reason=str(exc) or error_type)
         finally:
             token._unbind()
         state.duration_s += self.clock.monotonic() - started
@@ -326,19 +335,21 @@ class AgenticLoop:
         rid, index, status = run.id, max(len(run.steps) - 1, 0), run.status
         end: LoopEvent | None = None
         if status is RunStatus.COMPLETED:
-            end = RunCompleted(rid, index, run.output)
+            end = RunCompleted(id=rid, index=index, output=run.output)
         elif status is RunStatus.CANCELLED:
-            end = RunCancelled(rid, index, run.reason)
+            end = RunCancelled(id=rid, index=index, reason=run.reason)
         elif status is RunStatus.MAX_STEPS_REACHED:
-            end = MaxStepsReached(rid, index, run.output)
+            end = MaxStepsReached(id=rid, index=index, output=run.output)
         elif status is RunStatus.BUDGET_EXCEEDED:
-            end = BudgetExceededEvent(rid, index, run.reason)
+            end = BudgetExceededEvent(id=rid, index=index, reason=run.reason)
         elif status is RunStatus.ERROR:
-            end = ErrorOccurred(rid, index, run.error_type or "Error", run.reason)
+            end = ErrorOccurred(id=rid, index=index, error_type=run.error_type or "Error", message=run.reason)
         if end is not None:
             await sink.emit(end)
         cost = run.cost_usd if run.cost_known else None
-        await sink.emit(Finished(rid, index, status.value, run.output, cost, run.tokens))
+        await sink.emit(
+            Finished(id=rid, index=index, status=status.value, output=run.output, cost_usd=cost, tokens=run.tokens),
+        )
 
     async def _steps(
         self, state: RunState, sink: EventSink, token: CancelToken, user_respond: UserResponder | None
@@ -350,7 +361,11 @@ class AgenticLoop:
                 raise _ConsumerFailed
             over = self._over_budget(state)
             if over:
-                return _Outcome(RunStatus.BUDGET_EXCEEDED, _notes(state, f"Stopped before finishing: {over}."), over)
+                return _Outcome(
+                    status=RunStatus.BUDGET_EXCEEDED,
+                    output=_notes(state, f"Stopped before finishing: {over}."),
+                    reason=over,
+                )
             if len(state.steps) >= self.max_steps:
                 reason = f"reached the limit of {self.max_steps} steps"
                 output = ""
@@ -365,12 +380,14 @@ class AgenticLoop:
                         raise _ConsumerFailed
                 if not output:
                     output = _notes(state, f"No final answer after {self.max_steps} steps.")
-                return _Outcome(RunStatus.MAX_STEPS_REACHED, output, reason)
+                return _Outcome(status=RunStatus.MAX_STEPS_REACHED, output=output, reason=reason)
             final = await self._step(state, sink, token, user_respond, wrap_up=False)
             if final is not None:
-                return _Outcome(RunStatus.COMPLETED, final, "final answer")
+                return _Outcome(status=RunStatus.COMPLETED, output=final, reason="final answer")
             if state.pending is not None:
-                return _Outcome(RunStatus.AWAITING_USER, "", f"waiting for the user: {state.pending.question}")
+                return _Outcome(
+                    status=RunStatus.AWAITING_USER, output="", reason=f"waiting for the user: {state.pending.question}"
+                )
 
     def _over_budget(self, state: RunState) -> str:
         if self.max_cost_usd is not None and state.cost_usd >= self.max_cost_usd:
@@ -397,7 +414,7 @@ class AgenticLoop:
         draft = StepDraft(index, clock.monotonic(), clock.now().isoformat())
         label = f"wrap-up after {self.max_steps} steps" if wrap_up else f"step {index + 1} of {self.max_steps}"
         try:
-            await sink.emit(Started(rid, index, "step", label))
+            await sink.emit(Started(id=rid, index=index, scope="step", text=label))
             draft.prompt_tokens = prompt_tokens = self._prompt_tokens(state)
             decision = self._route(state, index, prompt_tokens, wrap_up)
             draft.decision = decision
@@ -407,12 +424,20 @@ class AgenticLoop:
             draft.tier = tier
             primary = self.tiers.config(tier).primary
             await sink.emit(
-                TierChosen(rid, index, tier, primary.provider, primary.model, decision.reason,
-                           self._router_name, decision.scores)
+                TierChosen(
+                    id=rid,
+                    index=index,
+                    tier=tier,
+                    provider=primary.provider,
+                    model=primary.model,
+                    reason=decision.reason,
+                    router=self._router_name,
+                    scores=decision.scores,
+                )
             )
             if self.compactor.due(prompt_tokens, primary.prompt_budget):
                 await self._compact(state, draft, sink, token, primary.prompt_budget)
-            await sink.emit(Thinking(rid, index, f"{primary.model} is deciding the next step"))
+            await sink.emit(Thinking(id=rid, index=index, message=f"{primary.model} is deciding the next step"))
             await self._generate(state, draft, sink, token, tier, wrap_up)
             result = draft.result
             assert result is not None
@@ -436,8 +461,11 @@ class AgenticLoop:
 
     def _prompt_tokens(self, state: RunState) -> int:
         return (
-            self._system_tokens + self._spec_tokens + state.summary_tokens
-            + state.task_message.tokens + state.history_tokens
+            self._system_tokens
+            + self._spec_tokens
+            + state.summary_tokens
+            + state.task_message.tokens
+            + state.history_tokens
         )
 
     def _route(self, state: RunState, index: int, prompt_tokens: int, wrap_up: bool) -> RoutingDecision:
@@ -566,7 +594,7 @@ class AgenticLoop:
         )
         draft.text = result.text.strip()
         if draft.text:
-            await sink.emit(Reasoning(rid, index, draft.text))
+            await sink.emit(Reasoning(id=rid, index=index, text=draft.text))
         for call in calls:
             if call.name == FINAL_ANSWER:
                 answer = parse_final_answer(call.arguments)
@@ -583,11 +611,11 @@ class AgenticLoop:
             if token.cancelled:
                 await self._close_unrun(draft, sink, rid, pending[position:])
                 raise _Interrupted
-            await sink.emit(ToolCalling(rid, index, call.id, call.name, call.arguments))
+            await sink.emit(ToolCalling(id=rid, index=index, call_id=call.id, name=call.name, arguments=call.arguments))
             try:
                 outcome = await self._guard(self.toolbox.execute(call, error_cache=state.error_cache), token)
             except _Interrupted:
-                await self._tool_done(draft, sink, rid, call, ToolOutcome(_ABANDONED, True))
+                await self._tool_done(draft, sink, rid, call, ToolOutcome(content=_ABANDONED, is_error=True))
                 await self._close_unrun(draft, sink, rid, pending[position + 1 :])
                 raise
             await self._tool_done(draft, sink, rid, call, outcome)
@@ -632,7 +660,7 @@ class AgenticLoop:
             return
         draft.text = marker.reasoning
         if marker.reasoning:
-            await sink.emit(Reasoning(state.id, draft.index, marker.reasoning))
+            await sink.emit(Reasoning(id=state.id, index=draft.index, text=marker.reasoning))
         if marker.kind == "final":
             draft.action = "final_answer"
             draft.answer_text = marker.text or marker.reasoning
@@ -687,7 +715,7 @@ class AgenticLoop:
             content = "No user is available to answer. Proceed with your best judgement and state your assumptions."
             await self._reply(draft, sink, rid, call, content)
             return
-        event = AskingUser(rid, index, question, options)
+        event = AskingUser(id=rid, index=index, question=question, options=options)
         await sink.emit(event)
         if user_respond is None:
             state.pending = event
@@ -702,7 +730,7 @@ class AgenticLoop:
         answer = pick_option(str(answer), options)
         draft.answer = answer
         state.asked[key] = (question, answer)
-        await sink.emit(UserResponded(rid, index, answer))
+        await sink.emit(UserResponded(id=rid, index=index, answer=answer))
         await self._reply(draft, sink, rid, call, _answer_text(answer), announce=False)
 
     async def _answer_pending(self, state: RunState, answer: str, sink: EventSink) -> None:
@@ -713,12 +741,14 @@ class AgenticLoop:
         call_id = state.pending_call_id
         content = _answer_text(answer)
         message = (
-            Message.tool_result(ToolCall(call_id, ASK_USER, ""), content) if call_id else Message.user(content)
+            Message.tool_result(ToolCall(id=call_id, name=ASK_USER, arguments=""), content)
+            if call_id
+            else Message.user(content)
         )
         state.extend_last_step(message, answer=answer)
         state.pending = None
         state.pending_call_id = None
-        await sink.emit(UserResponded(state.id, pending.index, answer))
+        await sink.emit(UserResponded(id=state.id, index=pending.index, answer=answer))
 
     # -- step bookkeeping ----------------------------------------------------------------------
 
@@ -740,30 +770,61 @@ class AgenticLoop:
             return
         draft.messages.append(Message.tool_result(call, content))
         if announce:
-            await sink.emit(ToolResult(rid, draft.index, call.id, call.name, content, is_error, cached))
+            await sink.emit(
+                ToolResult(
+                    id=rid,
+                    index=draft.index,
+                    call_id=call.id,
+                    name=call.name,
+                    content=content,
+                    is_error=is_error,
+                    cached=cached,
+                )
+            )
 
     async def _builtin_result(
         self, draft: StepDraft, sink: EventSink, rid: str, call: ToolCall, content: str, *, is_error: bool
     ) -> None:
         draft.messages.append(Message.tool_result(call, content))
-        await sink.emit(ToolResult(rid, draft.index, call.id, call.name, content, is_error))
+        await sink.emit(
+            ToolResult(id=rid, index=draft.index, call_id=call.id, name=call.name, content=content, is_error=is_error)
+        )
 
     async def _tool_done(
         self, draft: StepDraft, sink: EventSink, rid: str, call: ToolCall, outcome: ToolOutcome
     ) -> None:
         draft.tools.append(
-            ToolCallRecord(call.id, call.name, call.arguments, outcome.content, outcome.is_error,
-                           outcome.duration_s, outcome.cached)
+            ToolCallRecord(
+                call_id=call.id,
+                name=call.name,
+                arguments=call.arguments,
+                result=outcome.content,
+                is_error=outcome.is_error,
+                duration_s=outcome.duration_s,
+                cached=outcome.cached,
+            )
         )
         draft.messages.append(Message.tool_result(call, outcome.content))
         await sink.emit(
-            ToolResult(rid, draft.index, call.id, call.name, outcome.content, outcome.is_error, outcome.cached)
+            ToolResult(
+                id=rid,
+                index=draft.index,
+                call_id=call.id,
+                name=call.name,
+                content=outcome.content,
+                is_error=outcome.is_error,
+                cached=outcome.cached,
+            )
         )
 
     async def _close_unrun(self, draft: StepDraft, sink: EventSink, rid: str, calls: list[ToolCall]) -> None:
         """Record tool calls a cancel kept from starting, so every call in the step has a result."""
         for call in calls:
-            draft.tools.append(ToolCallRecord(call.id, call.name, call.arguments, _NOT_RUN, True))
+            draft.tools.append(
+                ToolCallRecord(
+                    call_id=call.id, name=call.name, arguments=call.arguments, result=_NOT_RUN, is_error=True
+                )
+            )
             draft.messages.append(Message.tool_result(call, _NOT_RUN))
         if calls:
             draft.notes.append(f"{len(calls)} tool call(s) not run: cancelled")
@@ -792,9 +853,17 @@ class AgenticLoop:
 
         try:
             await self._pump(
-                self._caller.stream(id=state.id, index=draft.index, tier=self.tiers.nearest(compactor.tier),
-                                    build=build, box=box, emit_text=False),
-                sink, token, None,
+                self._caller.stream(
+                    id=state.id,
+                    index=draft.index,
+                    tier=self.tiers.nearest(compactor.tier),
+                    build=build,
+                    box=box,
+                    emit_text=False,
+                ),
+                sink,
+                token,
+                None,
             )
         except PersonaLabError as exc:
             # The step goes on: its prompt is fitted by dropping the oldest steps instead.
@@ -820,16 +889,26 @@ class AgenticLoop:
             draft.notes.append("compaction returned no summary")
             return
         state.set_summary(summary, first)
-        await sink.emit(Compacted(state.id, draft.index, first - start, result.tier, result.cost.usd))
+        await sink.emit(
+            Compacted(
+                id=state.id, index=draft.index, summarized=first - start, tier=result.tier, cost_usd=result.cost.usd
+            )
+        )
 
     async def _finish_step(self, state: RunState, draft: StepDraft, sink: EventSink) -> None:
         """Close the step: its record, its turn log (written), and :class:`TurnDone`."""
-        labels = StepLabels(state.id, state.task, self.persona.id, self._router_name, state.metadata)
+        labels = StepLabels(
+            run_id=state.id,
+            task=state.task,
+            persona_id=self.persona.id,
+            router_name=self._router_name,
+            metadata=state.metadata,
+        )
         records = close_step(draft, labels, now=self.clock.monotonic(), prices=self.tiers.prices)
         state.add_step(records.step, records.turn_log, records.known_cost_usd, records.cost_known)
         if self.writer is not None:
             self.writer.write(records.turn_log)
-        await sink.emit(TurnDone(state.id, draft.index, records.turn_log, draft.output))
+        await sink.emit(TurnDone(id=state.id, index=draft.index, turn_log=records.turn_log, answer=draft.output))
 
 
 def _answer_text(answer: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from persona_lab._messages import Conversation, ConversationTurn, Message
+from persona_lab.core import Conversation, ConversationTurn, Message
 from persona_lab.loops._summary_text import bound_summary, cut
 
 __all__ = ["HistoryCompactor"]

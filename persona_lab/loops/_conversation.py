@@ -12,40 +12,47 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from persona_lab._errors import BudgetExceeded, PersonaLabError, RouterError, UsageError
-from persona_lab._messages import Conversation, ConversationTurn, Message
-from persona_lab._persona import Persona
-from persona_lab._tokens import estimate_tokens
-from persona_lab.loops._clock import Clock, SystemClock
-from persona_lab.loops._compaction import HistoryCompactor
-from persona_lab.loops._events import (
+from persona_lab.core import (
+    Attempt,
+    BudgetExceeded,
+    ChatRequest,
+    Clock,
     Compacted,
+    CompactionCall,
+    Conversation,
+    ConversationTurn,
     ErrorOccurred,
     LoopEvent,
+    Message,
+    PersonaLabError,
     Retrying,
+    Router,
+    RouterError,
+    RoutingContext,
+    RoutingDecision,
     Started,
+    SystemClock,
     TierChosen,
     ToolCalling,
+    ToolCallRecord,
     ToolResult,
     TurnDone,
+    TurnLog,
+    UsageError,
+    Verdict,
+    check_tier,
+    estimate_tokens,
+    router_name,
+    turn_log_labels,
 )
+from persona_lab.loops._compaction import HistoryCompactor
 from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
 from persona_lab.loops._prompt import FittedPrompt, PromptParts
 from persona_lab.loops._tools import Toolbox, ToolOutcome
-from persona_lab.loops._turn_log import Attempt, CompactionCall, ToolCallRecord, TurnLog
-from persona_lab.memory._protocol import MemoryItem, MemoryStore
-from persona_lab.memory._sqlite import SqliteMemoryStore, seed_persona_memories
-from persona_lab.routers._fixed import FixedRouter
-from persona_lab.routers._protocol import (
-    Router,
-    RoutingContext,
-    RoutingDecision,
-    Verdict,
-    router_name,
-)
-from persona_lab.tiers._config import ModelConfig, check_tier
-from persona_lab.tiers._protocol import ChatRequest
-from persona_lab.tiers._registry import TierRegistry
+from persona_lab.memory import MemoryItem, MemoryStore, SqliteMemoryStore, seed_persona_memories
+from persona_lab.persona import Persona
+from persona_lab.routers import FixedRouter
+from persona_lab.tiers import ModelConfig, TierRegistry
 
 __all__ = ["ConversationLoop", "TurnLogSink", "TurnResult"]
 
@@ -58,7 +65,7 @@ class TurnLogSink(Protocol):
     def write(self, record: TurnLog) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TurnResult:
     """What the sync helper returns: the answer, its turn log and every event."""
 
@@ -137,7 +144,9 @@ class ConversationLoop:
 
     def new_conversation(self, id: str | None = None) -> Conversation:
         """A fresh conversation for this persona (the caller owns it)."""
-        return Conversation(persona_id=self.persona.id) if id is None else Conversation(self.persona.id, id=id)
+        return Conversation(
+            persona_id=self.persona.id,
+        ) if id is None else Conversation(persona_id=self.persona.id, id=id)
 
     # -- the turn --------------------------------------------------------------------------
 
@@ -176,7 +185,7 @@ class ConversationLoop:
         state = _TurnState()
         user = Message.user(text)
         state.turn_messages.append(user)
-        yield Started(cid, index, "turn", text)
+        yield Started(id=cid, index=index, scope="turn", text=text)
 
         hits = self.memory.search(text, persona_id=self.persona.id, k=self.memory_k)
 
@@ -223,7 +232,14 @@ class ConversationLoop:
                 state.fallback_reason = f"tier {requested!r} is not configured"
             info = self.tiers.config(tier).primary
             yield TierChosen(
-                cid, index, tier, info.provider, info.model, decision.reason, self._router_name, decision.scores
+                id=cid,
+                index=index,
+                tier=tier,
+                provider=info.provider,
+                model=info.model,
+                reason=decision.reason,
+                router=self._router_name,
+                scores=decision.scores,
             )
             async for event in self._answer(conversation, index, tier, parts, whole, context, decision, state):
                 yield event
@@ -239,10 +255,10 @@ class ConversationLoop:
         if self.writer is not None:
             self.writer.write(turn_log)
         if error is not None:
-            yield ErrorOccurred(cid, index, type(error).__name__, str(error))
-            yield TurnDone(cid, index, turn_log, "")
+            yield ErrorOccurred(id=cid, index=index, error_type=type(error).__name__, message=str(error))
+            yield TurnDone(id=cid, index=index, turn_log=turn_log, answer="")
             raise error
-        yield TurnDone(cid, index, turn_log, answer)
+        yield TurnDone(id=cid, index=index, turn_log=turn_log, answer=answer)
 
     def _route(self, context: RoutingContext) -> RoutingDecision:
         try:
@@ -293,7 +309,9 @@ class ConversationLoop:
         )
         state.compactions.append(call)
         state.pending_summary = (summary, conversation.summarized_turns + len(turns))
-        yield Compacted(conversation.id, index, len(turns), result.tier, result.cost.usd)
+        yield Compacted(
+            id=conversation.id, index=index, summarized=len(turns), tier=result.tier, cost_usd=result.cost.usd
+        )
 
     async def _answer(
         self,
@@ -333,7 +351,15 @@ class ConversationLoop:
             escalations += 1
             del state.turn_messages[base_messages:]
             target_model = self.tiers.config(target).primary.model
-            yield Retrying(cid, index, result.tier, result.config.model, target, target_model, verdict.reason)
+            yield Retrying(
+                id=cid,
+                index=index,
+                from_tier=result.tier,
+                from_model=result.config.model,
+                to_tier=target,
+                to_model=target_model,
+                reason=verdict.reason,
+            )
             tier = target
 
     async def _tool_rounds(
@@ -391,21 +417,29 @@ class ConversationLoop:
                 )
             )
             for call in result.tool_calls:
-                yield ToolCalling(cid, index, call.id, call.name, call.arguments)
+                yield ToolCalling(id=cid, index=index, call_id=call.id, name=call.name, arguments=call.arguments)
                 outcome = await self.toolbox.execute(call, error_cache=error_cache)
                 state.tools.append(
                     ToolCallRecord(
-                        call.id,
-                        call.name,
-                        call.arguments,
-                        outcome.content,
-                        outcome.is_error,
-                        outcome.duration_s,
-                        outcome.cached,
+                        call_id=call.id,
+                        name=call.name,
+                        arguments=call.arguments,
+                        result=outcome.content,
+                        is_error=outcome.is_error,
+                        duration_s=outcome.duration_s,
+                        cached=outcome.cached,
                     )
                 )
                 state.turn_messages.append(Message.tool_result(call, outcome.content))
-                yield ToolResult(cid, index, call.id, call.name, outcome.content, outcome.is_error, outcome.cached)
+                yield ToolResult(
+                    id=cid,
+                    index=index,
+                    call_id=call.id,
+                    name=call.name,
+                    content=outcome.content,
+                    is_error=outcome.is_error,
+                    cached=outcome.cached,
+                )
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -479,9 +513,7 @@ class ConversationLoop:
             attempts=tuple(state.attempts),
             error=str(error) if error else None,
             error_type=type(error).__name__ if error else None,
-            suite=metadata.get("suite"),
-            item_id=metadata.get("item_id"),
-            category=metadata.get("category"),
+            labels=turn_log_labels(metadata),
         )
 
     def _commit(
@@ -502,11 +534,11 @@ class ConversationLoop:
         )
         self.memory.add(
             MemoryItem(
-                "episodic",
-                f"User: {messages[0].content[:400]}\nAssistant: {answer[:400]}",
-                self.persona.id,
-                conversation.id,
-                self.clock.now().timestamp(),
+                kind="episodic",
+                text=f"User: {messages[0].content[:400]}\nAssistant: {answer[:400]}",
+                persona_id=self.persona.id,
+                conversation_id=conversation.id,
+                created_at=self.clock.now().timestamp(),
             )
         )
 
@@ -521,11 +553,11 @@ class ConversationLoop:
             events.append(event)
         done = events[-1]
         assert isinstance(done, TurnDone)
-        return TurnResult(done.answer, done.turn_log, tuple(events))
+        return TurnResult(answer=done.answer, turn_log=done.turn_log, events=tuple(events))
 
     def chat(self, conversation: Conversation, text: str, *, metadata: Mapping[str, Any] | None = None) -> TurnResult:
         """Sync :meth:`achat` for scripts and notebooks (works inside Jupyter's running loop)."""
-        from persona_lab.loops._sync import run_sync
+        from persona_lab.core import run_sync
 
         return run_sync(self.achat(conversation, text, metadata=metadata))
 

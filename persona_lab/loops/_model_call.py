@@ -12,16 +12,24 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from persona_lab._errors import AllTiersFailed, PersonaLabError, ProviderError, TierNotConfigured
-from persona_lab._messages import ToolCall
-from persona_lab._tokens import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
-from persona_lab.loops._clock import Clock
-from persona_lab.loops._events import LoopEvent, Retrying, TextDelta
-from persona_lab.loops._turn_log import Attempt
-from persona_lab.tiers._config import ModelConfig
-from persona_lab.tiers._prices import Cost
-from persona_lab.tiers._protocol import ChatRequest, Usage
-from persona_lab.tiers._registry import TierRegistry
+from persona_lab.core import (
+    MESSAGE_OVERHEAD_TOKENS,
+    AllTiersFailed,
+    Attempt,
+    ChatRequest,
+    Clock,
+    LoopEvent,
+    PersonaLabError,
+    ProviderError,
+    Retrying,
+    StreamFold,
+    TextDelta,
+    TierNotConfigured,
+    ToolCall,
+    Usage,
+    estimate_tokens,
+)
+from persona_lab.tiers import Cost, ModelConfig, TierRegistry
 
 __all__ = ["CallResult", "ModelCaller", "RequestBuilder"]
 
@@ -31,7 +39,7 @@ RequestBuilder = Callable[[str, ModelConfig], ChatRequest]
 """Builds the request for a (tier, model): the prompt is fitted to that model's budget."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallResult:
     """The accepted call: what it said, which model said it, and what it cost."""
 
@@ -96,34 +104,18 @@ class ModelCaller:
             started = self.clock.monotonic()
             first_chunk: float | None = None
             first_text: float | None = None
-            text_parts: list[str] = []
-            calls: dict[int, list[str]] = {}
-            ids: dict[int, str] = {}
-            names: dict[int, str] = {}
-            usage: Usage | None = None
-            response_model: str | None = None
-            finish: str | None = None
+            fold = StreamFold()
             try:
                 async for chunk in backend.stream(request):
                     now = self.clock.monotonic()
                     if first_chunk is None and not chunk.final:
                         first_chunk = now
+                    fold.add(chunk)
                     if chunk.delta:
                         if first_text is None:
                             first_text = now
-                        text_parts.append(chunk.delta)
                         if emit_text:
-                            yield TextDelta(id, index, chunk.delta)
-                    for d in chunk.tool_calls:
-                        calls.setdefault(d.index, []).append(d.arguments)
-                        if d.id:
-                            ids[d.index] = d.id
-                        if d.name:
-                            names[d.index] = d.name
-                    if chunk.usage is not None:
-                        usage = chunk.usage
-                    response_model = chunk.response_model or response_model
-                    finish = chunk.finish_reason or finish
+                            yield TextDelta(id=id, index=index, text=chunk.delta)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -155,13 +147,13 @@ class ModelCaller:
                 if position + 1 < len(candidates):
                     next_tier, next_config = candidates[position + 1]
                     yield Retrying(
-                        id,
-                        index,
-                        cand_tier,
-                        config.model,
-                        next_tier,
-                        next_config.model,
-                        f"{type(error).__name__}: {error}",
+                        id=id,
+                        index=index,
+                        from_tier=cand_tier,
+                        from_model=config.model,
+                        to_tier=next_tier,
+                        to_model=next_config.model,
+                        reason=f"{type(error).__name__}: {error}",
                     )
                     continue
                 raise AllTiersFailed(
@@ -171,11 +163,9 @@ class ModelCaller:
                     retryable=False,
                 ) from exc
             latency = self.clock.monotonic() - started
-            text = "".join(text_parts)
-            tool_calls = tuple(
-                ToolCall(id=ids.get(i) or f"call_{index}_{i}", name=names.get(i, ""), arguments="".join(parts))
-                for i, parts in sorted(calls.items())
-            )
+            text = fold.text
+            tool_calls = fold.tool_calls(id_prefix=f"call_{index}")
+            usage, response_model, finish = fold.usage, fold.response_model, fold.finish_reason
             estimated = usage is None or usage.input_tokens is None or usage.output_tokens is None
             if estimated:
                 guess = _estimate_usage(request, text, tool_calls)

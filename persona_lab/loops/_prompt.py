@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from persona_lab._messages import ConversationTurn, Message
-from persona_lab._tokens import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
-from persona_lab.memory._protocol import MemoryHit
+from persona_lab.core import MESSAGE_OVERHEAD_TOKENS, ConversationTurn, Message, estimate_tokens
+from persona_lab.memory import MemoryHit
 
 __all__ = ["FittedPrompt", "PromptParts"]
 

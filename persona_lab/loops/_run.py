@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from persona_lab._messages import Message
-from persona_lab.loops._events import AskingUser, event_from_dict
-from persona_lab.loops._turn_log import ToolCallRecord, TurnLog
+from persona_lab.core import AskingUser, Message, ToolCallRecord, TurnLog, event_from_dict
 
 __all__ = ["FailedCall", "Run", "RunStatus", "RunStep", "StepAction"]
 
@@ -36,7 +34,7 @@ StepAction = Literal["tools", "ask_user", "final_answer", "empty", "wrap_up", "i
 is nudged), summarised after the step limit, was cut short by a cancel, or failed."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunStep:
     """One step: a model call and what followed it (tools run, a question asked).
 
@@ -105,7 +103,7 @@ class RunStep:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FailedCall:
     """A tool call that failed in this run; repeating it returns ``content`` without running."""
 
@@ -118,10 +116,10 @@ class FailedCall:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FailedCall:
-        return cls(str(data["name"]), str(data["arguments"]), str(data["content"]))
+        return cls(name=str(data["name"]), arguments=str(data["arguments"]), content=str(data["content"]))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Run:
     """An agent run: what was asked, every step, how it ended and what it cost.
 

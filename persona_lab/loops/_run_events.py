@@ -8,8 +8,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from persona_lab._errors import UsageError
-from persona_lab.loops._events import LoopEvent
+from persona_lab.core import LoopEvent, UsageError
 from persona_lab.loops._run import Run
 
 __all__ = ["EventCallback", "EventSink", "RunStream"]

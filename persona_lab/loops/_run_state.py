@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from persona_lab._messages import ConversationTurn, Message
-from persona_lab._tokens import estimate_tokens
+from persona_lab.core import AskingUser, ConversationTurn, Message, TurnLog, estimate_tokens
 from persona_lab.loops._agent_actions import question_key
-from persona_lab.loops._events import AskingUser
 from persona_lab.loops._run import FailedCall, Run, RunStatus, RunStep
 from persona_lab.loops._tools import ToolOutcome
-from persona_lab.loops._turn_log import TurnLog
 
 __all__ = ["RunState"]
 
@@ -62,7 +59,9 @@ class RunState:
             task_message=Message.user(run.task),
             questions_asked=run.questions_asked,
             asked={question_key(q): (q, a) for q, a in run.asked},
-            error_cache={(c.name, c.arguments): ToolOutcome(c.content, True) for c in run.failed_calls},
+            error_cache={
+                (c.name, c.arguments): ToolOutcome(content=c.content, is_error=True) for c in run.failed_calls
+            },
             cost_usd=run.cost_usd,
             cost_known=run.cost_known,
             input_tokens=run.input_tokens,
@@ -87,7 +86,11 @@ class RunState:
         self.step_tokens.append(tokens)
         self.history_tokens += tokens
         self.flat.extend(step.messages)
-        self.turns.append(ConversationTurn(step.index, step.messages, step.tier or "", step.cost_usd, tokens))
+        self.turns.append(
+            ConversationTurn(
+                index=step.index, messages=step.messages, tier=step.tier or "", cost_usd=step.cost_usd, tokens=tokens
+            )
+        )
 
     def add_step(self, step: RunStep, turn_log: TurnLog, known_cost: float, cost_known: bool) -> None:
         self._append(step)
@@ -106,7 +109,11 @@ class RunState:
         self.step_tokens[-1] += message.tokens
         self.history_tokens += message.tokens
         self.turns[-1] = ConversationTurn(
-            step.index, step.messages, step.tier or "", step.cost_usd, self.step_tokens[-1]
+            index=step.index,
+            messages=step.messages,
+            tier=step.tier or "",
+            cost_usd=step.cost_usd,
+            tokens=self.step_tokens[-1],
         )
 
     def set_summary(self, summary: str, summarized_steps: int) -> None:
@@ -150,7 +157,9 @@ class RunState:
             summarized_steps=self.summarized_steps,
             questions_asked=self.questions_asked,
             asked=tuple(self.asked.values()),
-            failed_calls=tuple(FailedCall(n, a, o.content) for (n, a), o in self.error_cache.items()),
+            failed_calls=tuple(
+                FailedCall(name=n, arguments=a, content=o.content) for (n, a), o in self.error_cache.items()
+            ),
             pending_call_id=self.pending_call_id if status is RunStatus.AWAITING_USER else None,
             metadata=dict(self.metadata),
         )

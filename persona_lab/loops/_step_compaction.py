@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from persona_lab._messages import Message
+from persona_lab.core import Message
 from persona_lab.loops._summary_text import bound_summary, cut
 
 __all__ = ["StepCompactor"]

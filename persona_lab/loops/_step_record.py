@@ -10,15 +10,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from persona_lab._messages import Message
-from persona_lab._tokens import estimate_tokens
+from persona_lab.core import (
+    Attempt,
+    ChatRequest,
+    CompactionCall,
+    Message,
+    RoutingDecision,
+    ToolCallRecord,
+    TurnLog,
+    Usage,
+    estimate_tokens,
+    turn_log_labels,
+)
 from persona_lab.loops._model_call import CallBox, CallResult
 from persona_lab.loops._run import RunStep, StepAction
-from persona_lab.loops._turn_log import Attempt, CompactionCall, ToolCallRecord, TurnLog
-from persona_lab.routers._protocol import RoutingDecision
-from persona_lab.tiers._config import ModelConfig
-from persona_lab.tiers._prices import PriceBook
-from persona_lab.tiers._protocol import ChatRequest, Usage
+from persona_lab.tiers import ModelConfig, PriceBook
 
 __all__ = ["StepDraft", "StepLabels", "StepRecords", "close_step"]
 
@@ -59,7 +65,7 @@ class StepDraft:
         return self.answer_text if self.action in ("final_answer", "wrap_up") else self.text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepRecords:
     step: RunStep
     turn_log: TurnLog
@@ -67,7 +73,7 @@ class StepRecords:
     cost_known: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepLabels:
     """Who and what a step belongs to, for its turn log."""
 
@@ -117,7 +123,7 @@ def close_step(draft: StepDraft, labels: StepLabels, *, now: float, prices: Pric
         duration_s=latency,
         note="; ".join(draft.notes) if error is None else f"{type(error).__name__}: {error}",
     )
-    return StepRecords(step, turn_log, known_sum, known)
+    return StepRecords(step=step, turn_log=turn_log, known_cost_usd=known_sum, cost_known=known)
 
 
 def _note_interruption(draft: StepDraft) -> None:
@@ -221,7 +227,5 @@ def _turn_log(
         error_type=error_type,
         run_id=labels.run_id,
         step_index=draft.index,
-        suite=metadata.get("suite"),
-        item_id=metadata.get("item_id"),
-        category=metadata.get("category"),
+        labels=turn_log_labels(metadata),
     )

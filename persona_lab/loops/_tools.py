@@ -18,15 +18,14 @@ from typing import Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from persona_lab._messages import ToolCall
-from persona_lab.tiers._protocol import ToolSpec
+from persona_lab.core import ToolCall, ToolSpec
 
 __all__ = ["Tool", "ToolOutcome", "Toolbox", "tool"]
 
 _RESULT_LIMIT = 2000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolOutcome:
     content: str
     is_error: bool
@@ -34,7 +33,7 @@ class ToolOutcome:
     cached: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tool:
     """A callable tool with its JSON schema; build one with :func:`tool`."""
 
@@ -46,7 +45,7 @@ class Tool:
 
     @property
     def spec(self) -> ToolSpec:
-        return ToolSpec(self.name, self.description, self.parameters)
+        return ToolSpec(name=self.name, description=self.description, parameters=self.parameters)
 
     async def call(self, arguments: str) -> ToolOutcome:
         """Validate ``arguments`` (JSON text) and run the tool; failures become error outcomes."""
@@ -74,7 +73,7 @@ class Tool:
         except Exception as exc:
             return _error(f"{self.name} raised {type(exc).__name__}: {exc}", started)
         text = result if isinstance(result, str) else json.dumps(result, default=str)
-        return ToolOutcome(_cut(text), False, time.perf_counter() - started)
+        return ToolOutcome(content=_cut(text), is_error=False, duration_s=time.perf_counter() - started)
 
 
 def _cut(text: str) -> str:
@@ -82,7 +81,7 @@ def _cut(text: str) -> str:
 
 
 def _error(message: str, started: float) -> ToolOutcome:
-    return ToolOutcome(f"ERROR: {message}", True, time.perf_counter() - started)
+    return ToolOutcome(content=f"ERROR: {message}", is_error=True, duration_s=time.perf_counter() - started)
 
 
 _ARG_LINE = re.compile(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?:\s*(.+)$")
@@ -197,11 +196,17 @@ class Toolbox:
         key = (call.name, _normalise(call.arguments))
         if error_cache is not None and key in error_cache:
             earlier = error_cache[key]
-            return ToolOutcome(earlier.content + " (same call failed before; not run again)", True, 0.0, True)
+            return ToolOutcome(
+                content=earlier.content + " (same call failed before; not run again)",
+                is_error=True,
+                duration_s=0.0,
+                cached=True,
+            )
         found = self._tools.get(call.name)
         if found is None:
             outcome = ToolOutcome(
-                f"ERROR: unknown tool {call.name!r}; available: {', '.join(self._tools) or 'none'}", True
+                content=f"ERROR: unknown tool {call.name!r}; available: {', '.join(self._tools) or 'none'}",
+                is_error=True,
             )
         else:
             outcome = await found.call(call.arguments)

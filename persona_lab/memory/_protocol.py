@@ -10,7 +10,7 @@ __all__ = ["MemoryHit", "MemoryItem", "MemoryKind", "MemoryStore"]
 MemoryKind = Literal["fact", "worldview", "episodic"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MemoryItem:
     kind: MemoryKind
     text: str
@@ -19,7 +19,7 @@ class MemoryItem:
     created_at: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MemoryHit:
     """A retrieved memory; higher ``score`` is more relevant."""
 

@@ -9,8 +9,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from persona_lab._persona import Persona
 from persona_lab.memory._protocol import MemoryHit, MemoryItem, MemoryKind, MemoryStore
+from persona_lab.persona import Persona
 
 __all__ = ["SqliteMemoryStore", "seed_persona_memories"]
 
@@ -173,7 +173,12 @@ class SqliteMemoryStore:
         scoped = f'ptag : "{_persona_tag(persona_id)}" AND text : ({match})'
         rows = self._db.execute(_SEARCH, (scoped, k)).fetchall()
         hits += [
-            MemoryHit(MemoryItem(_kind(kind), text, persona_id, conv, float(created)), -float(score))
+            MemoryHit(
+                item=MemoryItem(
+                    kind=_kind(kind), text=text, persona_id=persona_id, conversation_id=conv, created_at=float(created)
+                ),
+                score=-float(score),
+            )
             for text, kind, conv, created, score in rows
         ]
         return hits
@@ -184,7 +189,12 @@ class SqliteMemoryStore:
             "SELECT text, conversation_id, created_at FROM episode_archive WHERE persona_id = ? ORDER BY rowid",
             (persona_id,),
         ).fetchall()
-        return [MemoryItem("episodic", text, persona_id, conv, float(created)) for text, conv, created in rows]
+        return [
+            MemoryItem(
+                kind="episodic", text=text, persona_id=persona_id, conversation_id=conv, created_at=float(created)
+            )
+            for text, conv, created in rows
+        ]
 
     def count(self, *, persona_id: str | None = None) -> int:
         """Searchable memories (knowledge plus the episode window)."""
@@ -224,12 +234,19 @@ def _kind(value: str) -> MemoryKind:
 
 def seed_persona_memories(store: MemoryStore, persona: Persona) -> int:
     """Add a persona's self facts, worldview claims and seed memories; returns how many."""
-    items: list[MemoryItem] = [MemoryItem("fact", f, persona.id) for f in persona.self_facts]
+    items: list[MemoryItem] = [MemoryItem(kind="fact", text=f, persona_id=persona.id) for f in persona.self_facts]
     items += [
-        MemoryItem("worldview", f"{c.claim} (domain: {c.domain}, confidence {c.confidence:.2f})", persona.id)
+        MemoryItem(
+            kind="worldview",
+            text=f"{c.claim} (domain: {c.domain}, confidence {c.confidence:.2f})",
+            persona_id=persona.id,
+        )
         for c in persona.worldview
     ]
-    items += [MemoryItem("episodic", f"{m.when}: {m.text}" if m.when else m.text, persona.id) for m in persona.memories]
+    items += [
+        MemoryItem(kind="episodic", text=f"{m.when}: {m.text}" if m.when else m.text, persona_id=persona.id)
+        for m in persona.memories
+    ]
     for item in items:
         store.add(item)
     return len(items)

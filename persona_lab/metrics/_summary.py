@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from persona_lab._persona import TIER_NAMES
+from persona_lab.core import TIER_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -15,14 +15,6 @@ from persona_lab.routers._difficulty import Difficulty, estimate_difficulty
 from persona_lab.routers._fixed import FixedRouter
 from persona_lab.routers._heuristic import HeuristicRouter
 from persona_lab.routers._oracle import OracleRouter
-from persona_lab.routers._protocol import (
-    EscalatingRouter,
-    Router,
-    RoutingContext,
-    RoutingDecision,
-    Verdict,
-    router_name,
-)
 from persona_lab.routers._random import RandomRouter
 from persona_lab.routers._signals import (
     IDENTITY_PATTERNS,
@@ -66,7 +58,6 @@ __all__ = [
     "ConfidenceVerifier",
     "ConstraintRouter",
     "Difficulty",
-    "EscalatingRouter",
     "FixedRouter",
     "HashingEmbedder",
     "HeuristicRouter",
@@ -76,17 +67,12 @@ __all__ = [
     "MatrixFactorizationRouter",
     "OracleRouter",
     "RandomRouter",
-    "Router",
-    "RoutingContext",
-    "RoutingDecision",
     "RuleVerifier",
     "StickyRouter",
     "TfidfEmbedder",
-    "Verdict",
     "Verifier",
     "estimate_difficulty",
     "outcomes_from_turn_logs",
-    "router_name",
     "stated_confidence",
 ]
 

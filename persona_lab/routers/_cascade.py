@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from persona_lab._errors import RouterError
+from persona_lab.core import TIER_RANK, RouterError, RoutingContext, RoutingDecision, Verdict, check_tiers, nearest_tier
 from persona_lab.routers._params import RouterParams
-from persona_lab.routers._protocol import RoutingContext, RoutingDecision, Verdict
-from persona_lab.routers._tier_choice import (
-    TIER_RANK,
-    check_tier_names,
-    configured_tiers,
-    nearest_configured,
-    pinned_tier,
-)
+from persona_lab.routers._tier_choice import configured_tiers, pinned_tier
 from persona_lab.routers._verifiers import Check, RuleVerifier, Verifier
 
 __all__ = ["CascadeRouter"]
@@ -60,7 +53,7 @@ class CascadeRouter(RouterParams):
 
     def _params_changed(self) -> None:
         if self.start_tier is not None:
-            check_tier_names((self.start_tier,), "CascadeRouter start_tier")
+            check_tiers((self.start_tier,), where="CascadeRouter start_tier")
         if self.escalation not in ("next", "strongest"):
             raise RouterError(f"CascadeRouter: escalation must be 'next' or 'strongest', got {self.escalation!r}")
         for verifier in self._verifiers():
@@ -79,11 +72,13 @@ class CascadeRouter(RouterParams):
         if self.respect_pin:
             pinned = pinned_tier(context, "CascadeRouter")
             if pinned is not None:
-                tier = nearest_configured(pinned, configured)
-                return RoutingDecision(tier, f"persona pins tier {pinned}", features={"rule": "pinned"})
-        start = configured[0] if self.start_tier is None else nearest_configured(self.start_tier, configured)
+                tier = nearest_tier(pinned, configured)
+                return RoutingDecision(tier=tier, reason=f"persona pins tier {pinned}", features={"rule": "pinned"})
+        start = configured[0] if self.start_tier is None else nearest_tier(self.start_tier, configured)
         return RoutingDecision(
-            start, f"cascade starts on {start}; the answer is checked before it is accepted", features={"rule": "start"}
+            tier=start,
+            reason=f"cascade starts on {start}; the answer is checked before it is accepted",
+            features={"rule": "start"},
         )
 
     def _escalation_target(self, tier: str, configured: tuple[str, ...]) -> str | None:
@@ -95,12 +90,12 @@ class CascadeRouter(RouterParams):
     async def review(self, context: RoutingContext, decision: RoutingDecision, answer: str) -> Verdict:
         """Run the verifiers on ``answer``; escalate one step (or to the top) on the first failure."""
         if decision.features.get("rule") == "pinned":
-            return Verdict(True, "the persona pins this tier; no review")
+            return Verdict(accept=True, reason="the persona pins this tier; no review")
         configured = configured_tiers(context, "CascadeRouter")
         tier = decision.tier
         target = self._escalation_target(tier, configured)
         if target is None:
-            return Verdict(True, f"{tier} is the strongest configured tier; accepted without review")
+            return Verdict(accept=True, reason=f"{tier} is the strongest configured tier; accepted without review")
         checks: list[Check] = []
         for verifier in self._verifiers():
             check = await verifier.check(context, tier, answer)
@@ -114,8 +109,19 @@ class CascadeRouter(RouterParams):
         failed = checks[-1] if checks and not checks[-1].passed else None
         if failed is None:
             reasons = "; ".join(c.reason for c in checks) or "no verifiers"
-            return Verdict(True, f"{tier} answer accepted: {reasons}", None, cost, input_tokens, output_tokens)
+            return Verdict(
+                accept=True,
+                reason=f"{tier} answer accepted: {reasons}",
+                escalate_to=None,
+                cost_usd=cost,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+            )
         return Verdict(
-            False, f"{tier} answer failed: {failed.reason}; escalating to {target}", target, cost,
-            input_tokens, output_tokens,
+            accept=False,
+            reason=f"{tier} answer failed: {failed.reason}; escalating to {target}",
+            escalate_to=target,
+            cost_usd=cost,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
         )

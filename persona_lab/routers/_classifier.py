@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
-from persona_lab._errors import RouterError
+from persona_lab.core import RouterError
 from persona_lab.routers._learned import FloatArray, LearnedRouter
 from persona_lab.routers._training_frame import TrainingSet
 

@@ -13,18 +13,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from persona_lab._errors import RouterError
+from persona_lab.core import (
+    TIER_RANK,
+    Feature,
+    RouterError,
+    RoutingContext,
+    RoutingDecision,
+    TierInfo,
+    check_tiers,
+    nearest_tier,
+)
 from persona_lab.routers._difficulty import Difficulty, estimate_difficulty
 from persona_lab.routers._params import RouterParams
-from persona_lab.routers._protocol import Feature, RoutingContext, RoutingDecision
-from persona_lab.routers._tier_choice import (
-    TIER_RANK,
-    check_tier_names,
-    configured_tiers,
-    nearest_configured,
-    pinned_tier,
-)
-from persona_lab.tiers._registry import TierInfo
+from persona_lab.routers._tier_choice import configured_tiers, pinned_tier
 
 __all__ = ["DEFAULT_CAPABILITIES", "ConstraintRouter"]
 
@@ -79,7 +80,7 @@ class ConstraintRouter(RouterParams):
 
     def _params_changed(self) -> None:
         if self.capabilities is not None:
-            check_tier_names(self.capabilities, "ConstraintRouter capabilities")
+            check_tiers(self.capabilities, where="ConstraintRouter capabilities")
         self._capabilities = {**DEFAULT_CAPABILITIES, **(self.capabilities or {})}
 
     @property
@@ -127,8 +128,8 @@ class ConstraintRouter(RouterParams):
         if self.respect_pin:
             pinned = pinned_tier(context, "ConstraintRouter")
             if pinned is not None:
-                tier = nearest_configured(pinned, configured)
-                return RoutingDecision(tier, f"persona pins tier {pinned}", features={"rule": "pinned"})
+                tier = nearest_tier(pinned, configured)
+                return RoutingDecision(tier=tier, reason=f"persona pins tier {pinned}", features={"rule": "pinned"})
         infos = {t: context.tiers[t] for t in configured}
         problems = {t: self.violations(context, infos[t]) for t in configured}
         features: dict[str, Feature] = {f"excluded_{t}": "; ".join(p) for t, p in problems.items() if p}
@@ -172,7 +173,7 @@ class ConstraintRouter(RouterParams):
         )
         if excluded:
             reason += f"; excluded {', '.join(excluded)}"
-        return RoutingDecision(chosen, reason, scores, features)
+        return RoutingDecision(tier=chosen, reason=reason, scores=scores, features=features)
 
     def _least_bad(
         self,
@@ -193,7 +194,7 @@ class ConstraintRouter(RouterParams):
         chosen = min(allowed, key=lambda t: (len(problems[t]), -infos[t].prompt_budget, TIER_RANK[t]))
         features["rule"] = "least_bad"
         return RoutingDecision(
-            chosen,
-            f"no tier passes every constraint; {chosen} breaks the fewest ({'; '.join(problems[chosen])})",
+            tier=chosen,
+            reason=f"no tier passes every constraint; {chosen} breaks the fewest ({'; '.join(problems[chosen])})",
             features=features,
         )

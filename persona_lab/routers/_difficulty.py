@@ -11,8 +11,7 @@ import functools
 import math
 from dataclasses import dataclass
 
-from persona_lab._tokens import estimate_tokens
-from persona_lab.routers._protocol import RoutingContext
+from persona_lab.core import RoutingContext, estimate_tokens
 from persona_lab.routers._signals import (
     IDENTITY_PATTERNS,
     REASONING_PATTERNS,

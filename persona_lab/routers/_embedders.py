@@ -22,7 +22,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
-from persona_lab._errors import NotFittedError, RouterError
+from persona_lab.core import NotFittedError, RouterError
 
 __all__ = ["Embedder", "HashingEmbedder", "TfidfEmbedder", "embed", "resolve_embedder"]
 

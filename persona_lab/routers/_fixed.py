@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from persona_lab.core import RoutingContext, RoutingDecision, check_tier
 from persona_lab.routers._params import RouterParams
-from persona_lab.routers._protocol import RoutingContext, RoutingDecision
-from persona_lab.tiers._config import check_tier
 
 __all__ = ["FixedRouter"]
 
@@ -26,5 +25,5 @@ class FixedRouter(RouterParams):
     def route(self, context: RoutingContext) -> RoutingDecision:
         pinned = context.preferences.pinned_tier
         if self.respect_pin and pinned is not None:
-            return RoutingDecision(pinned, f"persona pins tier {pinned}")
-        return RoutingDecision(self.tier, f"fixed router: always {self.tier}")
+            return RoutingDecision(tier=pinned, reason=f"persona pins tier {pinned}")
+        return RoutingDecision(tier=self.tier, reason=f"fixed router: always {self.tier}")

@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from persona_lab._errors import RouterError
-from persona_lab._tokens import estimate_tokens
+from persona_lab.core import (
+    TIER_RANK,
+    Feature,
+    RouterError,
+    RoutingContext,
+    RoutingDecision,
+    check_tiers,
+    estimate_tokens,
+    nearest_tier,
+)
 from persona_lab.routers._params import RouterParams
-from persona_lab.routers._protocol import Feature, RoutingContext, RoutingDecision
 from persona_lab.routers._signals import (
     IDENTITY_PATTERNS,
     REASONING_PATTERNS,
@@ -24,14 +31,7 @@ from persona_lab.routers._signals import (
     looks_like_code_or_math,
     words_of,
 )
-from persona_lab.routers._tier_choice import (
-    TIER_RANK,
-    check_tier_names,
-    configured_tiers,
-    nearest_configured,
-    persona_keywords,
-    pinned_tier,
-)
+from persona_lab.routers._tier_choice import configured_tiers, persona_keywords, pinned_tier
 from persona_lab.routers._word_patterns import (
     CombinedSearch,
     ScanText,
@@ -125,14 +125,14 @@ class HeuristicRouter(RouterParams):
 
     def _params_changed(self) -> None:
         tiers = (self.default_tier, self.critical_tier, self.complex_tier, self.small_talk_tier)
-        check_tier_names(tiers, "HeuristicRouter")
+        check_tiers(tiers, where="HeuristicRouter")
         if TIER_RANK[self.critical_tier] < TIER_RANK[self.default_tier]:
             raise RouterError(
                 f"HeuristicRouter: critical_tier {self.critical_tier!r} is cheaper than default_tier "
                 f"{self.default_tier!r}; safety and identity turns must not go below ordinary turns"
             )
         if self.keywords:
-            check_tier_names(self.keywords, "HeuristicRouter keywords")
+            check_tiers(self.keywords, where="HeuristicRouter keywords")
         self._safety = word_patterns(tuple(self.safety_patterns))
         self._identity = word_patterns(tuple(self.identity_patterns))
         self._reasoning = word_patterns(tuple(self.reasoning_patterns))
@@ -252,9 +252,9 @@ class HeuristicRouter(RouterParams):
         text = ScanText(context.message)
         tokens = estimate_tokens(context.message)
         hit = self._first_hit(text, context, tokens)
-        tier = nearest_configured(hit.tier, configured)
+        tier = nearest_tier(hit.tier, configured)
         if hit.critical:
-            ordinary = nearest_configured(self.default_tier, configured)
+            ordinary = nearest_tier(self.default_tier, configured)
             if TIER_RANK[tier] < TIER_RANK[ordinary]:
                 tier = ordinary
         reason = f"{hit.rule}: {hit.why} → {tier}"
@@ -268,4 +268,4 @@ class HeuristicRouter(RouterParams):
             "message_words": text.word_count(),
             "critical": hit.critical,
         }
-        return RoutingDecision(tier, reason, features=features)
+        return RoutingDecision(tier=tier, reason=reason, features=features)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from persona_lab._errors import RouterError
+from persona_lab.core import RouterError
 from persona_lab.routers._learned import FloatArray, LearnedRouter
 from persona_lab.routers._training_frame import TrainingSet
 

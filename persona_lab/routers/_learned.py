@@ -21,10 +21,17 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from persona_lab._errors import NotFittedError, RouterError
+from persona_lab.core import (
+    TIER_RANK,
+    Feature,
+    NotFittedError,
+    RouterError,
+    RoutingContext,
+    RoutingDecision,
+    nearest_tier,
+)
 from persona_lab.routers._embedders import Embedder, embed, resolve_embedder
-from persona_lab.routers._protocol import Feature, RoutingContext, RoutingDecision
-from persona_lab.routers._tier_choice import TIER_RANK, configured_tiers, nearest_configured, pinned_tier
+from persona_lab.routers._tier_choice import configured_tiers, pinned_tier
 from persona_lab.routers._training_frame import TrainingSet, training_set
 
 __all__ = ["LearnedRouter"]
@@ -154,7 +161,7 @@ class LearnedRouter(BaseEstimator):  # type: ignore[misc]
         if getattr(self, "respect_pin", True):
             pinned = pinned_tier(context, who)
             if pinned is not None:
-                return RoutingDecision(nearest_configured(pinned, configured), f"persona pins tier {pinned}")
+                return RoutingDecision(tier=nearest_tier(pinned, configured), reason=f"persona pins tier {pinned}")
         candidates = [t for t in self.tiers_ if t in configured]
         if not candidates:
             raise RouterError(
@@ -162,7 +169,9 @@ class LearnedRouter(BaseEstimator):  # type: ignore[misc]
                 f"(configured: {', '.join(configured)}); refit on outcomes of the configured tiers"
             )
         if len(candidates) == 1:
-            return RoutingDecision(candidates[0], f"{candidates[0]} is the only fitted tier that is configured")
+            return RoutingDecision(
+                tier=candidates[0], reason=f"{candidates[0]} is the only fitted tier that is configured",
+            )
         row = self._quality([context.message])[0]
         quality = {t: float(row[self.tiers_.index(t)]) for t in candidates}
         weak, strong = candidates[0], candidates[-1]
@@ -174,7 +183,7 @@ class LearnedRouter(BaseEstimator):  # type: ignore[misc]
             scores = {weak: quality[weak], strong: quality[strong] - float(self.threshold)}
             relation = ">=" if chosen == strong else "<"
             reason = f"score {score:.3f} {relation} threshold {self.threshold:g} → {chosen}"
-            return RoutingDecision(chosen, reason, scores, features)
+            return RoutingDecision(tier=chosen, reason=reason, scores=scores, features=features)
         cost = self._relative_costs(candidates, context)
         scores = {t: quality[t] - float(self.threshold) * cost[t] for t in candidates}
         chosen = max(candidates, key=lambda t: (scores[t], -TIER_RANK[t]))
@@ -182,4 +191,4 @@ class LearnedRouter(BaseEstimator):  # type: ignore[misc]
             f"best utility quality − {self.threshold:g}×relative cost: {chosen} "
             f"(predicted quality {quality[chosen]:.3f})"
         )
-        return RoutingDecision(chosen, reason, scores, features)
+        return RoutingDecision(tier=chosen, reason=reason, scores=scores, features=features)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-from persona_lab._errors import RouterError
+from persona_lab.core import RouterError, RoutingContext, RoutingDecision, check_tiers
 from persona_lab.routers._params import RouterParams
-from persona_lab.routers._protocol import RoutingContext, RoutingDecision
-from persona_lab.routers._tier_choice import check_tier_names, configured_tiers
+from persona_lab.routers._tier_choice import configured_tiers
 
 __all__ = ["OracleRouter"]
 
@@ -37,7 +36,7 @@ class OracleRouter(RouterParams):
             )
         if not hasattr(outcomes, "items"):
             raise RouterError(f"OracleRouter: metadata['outcomes'] must map tier to score, got {outcomes!r}")
-        check_tier_names(outcomes, "OracleRouter metadata['outcomes']")
+        check_tiers(outcomes, where="OracleRouter metadata['outcomes']")
         scores: dict[str, float] = {}
         for tier in configured:
             if tier not in outcomes or outcomes[tier] is None:
@@ -56,4 +55,6 @@ class OracleRouter(RouterParams):
             )
         best = max(scores.values())
         chosen = next(t for t in configured if t in scores and scores[t] >= best - self.tolerance)
-        return RoutingDecision(chosen, f"oracle: cheapest tier scoring {scores[chosen]:g} (best {best:g})", scores)
+        return RoutingDecision(
+            tier=chosen, reason=f"oracle: cheapest tier scoring {scores[chosen]:g} (best {best:g})", scores=scores
+        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from persona_lab._errors import UsageError
+from persona_lab.core import UsageError
 
 __all__ = ["RouterParams"]
 

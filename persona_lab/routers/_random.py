@@ -6,10 +6,9 @@ import hashlib
 import math
 from collections.abc import Mapping
 
-from persona_lab._errors import RouterError
+from persona_lab.core import RouterError, RoutingContext, RoutingDecision, check_tiers
 from persona_lab.routers._params import RouterParams
-from persona_lab.routers._protocol import RoutingContext, RoutingDecision
-from persona_lab.routers._tier_choice import check_tier_names, configured_tiers
+from persona_lab.routers._tier_choice import configured_tiers
 
 __all__ = ["RandomRouter", "stable_uniform"]
 
@@ -33,7 +32,7 @@ class RandomRouter(RouterParams):
         self.p_by_tier = p_by_tier
         self.seed = seed
         if p_by_tier is not None:
-            check_tier_names(p_by_tier, "RandomRouter p_by_tier")
+            check_tiers(p_by_tier, where="RandomRouter p_by_tier")
             for tier, weight in p_by_tier.items():
                 if not (isinstance(weight, int | float) and math.isfinite(weight) and weight >= 0):
                     raise RouterError(f"RandomRouter p_by_tier[{tier!r}] must be a number >= 0, got {weight!r}")
@@ -65,4 +64,4 @@ class RandomRouter(RouterParams):
                 break
         features: dict[str, float] = {"draw": draw}
         features.update({f"p_{t}": weights[t] / total for t in ordered})
-        return RoutingDecision(chosen, f"random draw {draw:.3f} (seed {self.seed})", features=features)
+        return RoutingDecision(tier=chosen, reason=f"random draw {draw:.3f} (seed {self.seed})", features=features)

@@ -8,9 +8,9 @@ conversation history in the routing context, so it keeps no state of its own.
 
 from __future__ import annotations
 
+from persona_lab.core import TIER_RANK, Feature, Router, RoutingContext, RoutingDecision, Verdict, router_name
 from persona_lab.routers._params import RouterParams
-from persona_lab.routers._protocol import Feature, Router, RoutingContext, RoutingDecision, Verdict, router_name
-from persona_lab.routers._tier_choice import TIER_RANK, configured_tiers
+from persona_lab.routers._tier_choice import configured_tiers
 
 __all__ = ["StickyRouter"]
 
@@ -74,16 +74,18 @@ class StickyRouter(RouterParams):
     async def review(self, context: RoutingContext, decision: RoutingDecision, answer: str) -> Verdict:
         review = getattr(self.base, "review", None)
         if review is None:
-            return Verdict(True, f"{router_name(self.base)} does not review answers")
+            return Verdict(accept=True, reason=f"{router_name(self.base)} does not review answers")
         verdict: Verdict = await review(context, decision, answer)
         return verdict
 
 
 def _annotate(decision: RoutingDecision, *, stayed: bool, base_tier: str) -> RoutingDecision:
     features: dict[str, Feature] = {**decision.features, "sticky": stayed, "base_tier": base_tier}
-    return RoutingDecision(decision.tier, decision.reason, decision.scores, features)
+    return RoutingDecision(tier=decision.tier, reason=decision.reason, scores=decision.scores, features=features)
 
 
 def _stay(decision: RoutingDecision, previous: str, why: str) -> RoutingDecision:
     features: dict[str, Feature] = {**decision.features, "sticky": True, "base_tier": decision.tier}
-    return RoutingDecision(previous, f"{why} (base: {decision.reason})", decision.scores, features)
+    return RoutingDecision(
+        tier=previous, reason=f"{why} (base: {decision.reason})", scores=decision.scores, features=features
+    )

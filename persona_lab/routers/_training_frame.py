@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from persona_lab._errors import RouterError, UnknownTier
-from persona_lab._persona import TIER_NAMES
+from persona_lab.core import TIER_NAMES, RouterError, UnknownTier
 
 __all__ = ["TrainingSet", "outcomes_from_turn_logs", "training_set"]
 

@@ -12,15 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from persona_lab._errors import ProviderError, RouterError, TierNotConfigured
-from persona_lab._messages import Message
-from persona_lab._tokens import estimate_tokens
+from persona_lab.core import (
+    ChatRequest,
+    Message,
+    ProviderError,
+    RouterError,
+    RoutingContext,
+    TierNotConfigured,
+    Usage,
+    check_tiers,
+    estimate_tokens,
+    fold_stream,
+)
 from persona_lab.routers._params import RouterParams
-from persona_lab.routers._protocol import RoutingContext
 from persona_lab.routers._signals import compile_patterns, first_match
-from persona_lab.routers._tier_choice import check_tier_names
-from persona_lab.tiers._protocol import ChatRequest, Usage, fold_stream
-from persona_lab.tiers._registry import TierRegistry
+from persona_lab.tiers import TierRegistry
 
 __all__ = [
     "JUDGE_INSTRUCTIONS",
@@ -164,7 +170,7 @@ class JudgeVerifier(RouterParams):
         self.instructions = instructions
         self.max_output_tokens = max_output_tokens
         self.on_error = on_error
-        check_tier_names((tier,), "JudgeVerifier tier")
+        check_tiers((tier,), where="JudgeVerifier tier")
         if on_error not in ("accept", "escalate"):
             raise RouterError(f"JudgeVerifier: on_error must be 'accept' or 'escalate', got {on_error!r}")
 
@@ -197,8 +203,8 @@ class JudgeVerifier(RouterParams):
             usage = completion.usage
             if usage.input_tokens is None or usage.output_tokens is None:
                 usage = Usage(
-                    estimate_tokens(request.system) + sum(m.tokens for m in request.messages),
-                    estimate_tokens(completion.text),
+                    input_tokens=estimate_tokens(request.system) + sum(m.tokens for m in request.messages),
+                    output_tokens=estimate_tokens(completion.text),
                 )
             input_tokens, output_tokens = usage.input_tokens or 0, usage.output_tokens or 0
             cost = self.tiers.prices.cost(model, usage).usd

@@ -1,6 +1,12 @@
-"""Tiers: provider backends, tier configuration, prices and the registry."""
+"""Tiers: provider backends, tier configuration, prices and the registry.
 
-from persona_lab.tiers._config import TIER_NAMES, ModelConfig, Price, Secret, TierConfig, check_tier
+The backend protocol and its values (``Backend``, ``ChatRequest``, ``Chunk``, ``Usage``) and
+the tier names live in :mod:`persona_lab.core`.
+"""
+
+from persona_lab.tiers._anthropic import AnthropicBackend
+from persona_lab.tiers._config import ModelConfig, Price, Secret, TierConfig
+from persona_lab.tiers._llama_cpp import LlamaCppBackend
 from persona_lab.tiers._local import (
     LocalModelServer,
     local_model_available,
@@ -8,30 +14,19 @@ from persona_lab.tiers._local import (
     local_small_tier,
     smollm2_model_path,
 )
+from persona_lab.tiers._openai import OpenAIBackend
 from persona_lab.tiers._prices import Cost, PriceBook, PriceSource
-from persona_lab.tiers._protocol import (
-    Backend,
-    ChatRequest,
-    Chunk,
-    Completion,
-    ToolCallDelta,
-    ToolSpec,
-    Usage,
-    fold_stream,
-)
-from persona_lab.tiers._registry import PROVIDER_LOADERS, TierInfo, TierRegistry
+from persona_lab.tiers._registry import PROVIDER_LOADERS, TierRegistry
 from persona_lab.tiers._scripted import ScriptedBackend, ScriptedResponse
 
 __all__ = [
     "PROVIDER_LOADERS",
-    "TIER_NAMES",
-    "Backend",
-    "ChatRequest",
-    "Chunk",
-    "Completion",
+    "AnthropicBackend",
     "Cost",
+    "LlamaCppBackend",
     "LocalModelServer",
     "ModelConfig",
+    "OpenAIBackend",
     "Price",
     "PriceBook",
     "PriceSource",
@@ -39,13 +34,7 @@ __all__ = [
     "ScriptedResponse",
     "Secret",
     "TierConfig",
-    "TierInfo",
     "TierRegistry",
-    "ToolCallDelta",
-    "ToolSpec",
-    "Usage",
-    "check_tier",
-    "fold_stream",
     "local_model_available",
     "local_model_config",
     "local_small_tier",

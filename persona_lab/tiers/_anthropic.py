@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from persona_lab._errors import (
+from persona_lab.core import (
     AuthFailed,
+    ChatRequest,
+    Chunk,
     PersonaLabError,
     ProviderError,
     ProviderTimeout,
     RateLimited,
     StreamInterrupted,
+    ToolCallDelta,
+    Usage,
 )
 from persona_lab.tiers._config import ModelConfig
-from persona_lab.tiers._protocol import ChatRequest, Chunk, ToolCallDelta, Usage
 from persona_lab.tiers._stream_errors import cut_off_error, redact_keys
 
 if TYPE_CHECKING:
@@ -144,7 +147,9 @@ class AnthropicBackend:
                     started = True
                     block = event.content_block
                     tool_blocks[event.index] = False
-                    yield Chunk(tool_calls=(ToolCallDelta(event.index, block.id, block.name, ""),))
+                    yield Chunk(
+                        tool_calls=(ToolCallDelta(index=event.index, id=block.id, name=block.name, arguments=""),),
+                    )
                 elif kind == "content_block_delta":
                     started = True
                     if event.delta.type == "text_delta":
@@ -152,10 +157,10 @@ class AnthropicBackend:
                     elif event.delta.type == "input_json_delta":
                         if event.delta.partial_json:
                             tool_blocks[event.index] = True
-                        yield Chunk(tool_calls=(ToolCallDelta(event.index, arguments=event.delta.partial_json),))
+                        yield Chunk(tool_calls=(ToolCallDelta(index=event.index, arguments=event.delta.partial_json),))
                 elif kind == "content_block_stop" and tool_blocks.get(event.index) is False:
                     # a tool called without arguments streams no JSON at all; arguments are JSON text
-                    yield Chunk(tool_calls=(ToolCallDelta(event.index, arguments="{}"),))
+                    yield Chunk(tool_calls=(ToolCallDelta(index=event.index, arguments="{}"),))
                 elif kind == "message_delta":
                     finish = event.delta.stop_reason or finish
                     output_tokens = event.usage.output_tokens
@@ -167,7 +172,7 @@ class AnthropicBackend:
             if finish is None:
                 # The SDK ends quietly when the connection closes before message_delta: a cut-off answer.
                 raise cut_off_error(self._config, started=started, stop_field="stop_reason")
-            usage = Usage(input_tokens, output_tokens, cache_read)
+            usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens, cache_read_input_tokens=cache_read)
             yield Chunk(usage=usage, finish_reason=finish, response_model=model, final=True)
         except PersonaLabError:
             raise
@@ -200,5 +205,3 @@ class AnthropicBackend:
         if self._client is not None:
             await self._client.close()
             self._client = None
-
-

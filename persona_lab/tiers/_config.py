@@ -5,20 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from persona_lab._errors import UnknownTier
-from persona_lab._persona import TIER_NAMES
-
 if TYPE_CHECKING:
-    from persona_lab.tiers._protocol import Backend
+    from persona_lab.core import Backend
 
-__all__ = ["TIER_NAMES", "ModelConfig", "Price", "Secret", "TierConfig", "check_tier"]
-
-
-def check_tier(tier: str, *, where: str = "") -> str:
-    """Return ``tier`` if it is a tier name, else raise :class:`UnknownTier`."""
-    if tier not in TIER_NAMES:
-        raise UnknownTier(tier, where=where)
-    return tier
+__all__ = ["ModelConfig", "Price", "Secret", "TierConfig"]
 
 
 class Secret:

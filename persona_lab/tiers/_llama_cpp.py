@@ -23,7 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from persona_lab._errors import ConfigError, PersonaLabError, ProviderError, StreamInterrupted
+from persona_lab.core import (
+    ChatRequest,
+    Chunk,
+    ConfigError,
+    PersonaLabError,
+    ProviderError,
+    StreamInterrupted,
+    ToolCallDelta,
+    Usage,
+)
 from persona_lab.tiers._config import ModelConfig
 from persona_lab.tiers._local import (
     PARENT_PID_VAR,
@@ -33,7 +42,6 @@ from persona_lab.tiers._local import (
     smollm2_model_path,
 )
 from persona_lab.tiers._openai import openai_messages
-from persona_lab.tiers._protocol import ChatRequest, Chunk, ToolCallDelta, Usage
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -426,7 +434,9 @@ class LlamaCppBackend:
                         return
                     reported = event.get("usage")
                     if reported:
-                        usage = Usage(reported.get("prompt_tokens"), reported.get("completion_tokens"))
+                        usage = Usage(
+                            input_tokens=reported.get("prompt_tokens"), output_tokens=reported.get("completion_tokens"),
+                        )
                     for choice in event.get("choices") or ():
                         finish = choice.get("finish_reason") or finish
                         delta = choice.get("delta") or {}

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from persona_lab._errors import ConfigError, ProviderError, ProviderTimeout, UsageError
+from persona_lab.core import ConfigError, ProviderError, ProviderTimeout, UsageError
 from persona_lab.tiers._config import ModelConfig, TierConfig
 
 __all__ = [

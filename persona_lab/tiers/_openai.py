@@ -7,17 +7,20 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from persona_lab._errors import (
+from persona_lab.core import (
     AuthFailed,
+    ChatRequest,
+    Chunk,
+    Message,
     PersonaLabError,
     ProviderError,
     ProviderTimeout,
     RateLimited,
     StreamInterrupted,
+    ToolCallDelta,
+    Usage,
 )
-from persona_lab._messages import Message
 from persona_lab.tiers._config import ModelConfig
-from persona_lab.tiers._protocol import ChatRequest, Chunk, ToolCallDelta, Usage
 from persona_lab.tiers._stream_errors import cut_off_error, redact_keys
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from persona_lab.core import Usage
 from persona_lab.tiers._config import ModelConfig, Price
-from persona_lab.tiers._protocol import Usage
 
 __all__ = ["Cost", "PriceBook", "PriceSource"]
 
@@ -23,7 +23,7 @@ PriceSource = Literal["override", "genai-prices", "compute-time", "recorded", "u
 _GENAI_PROVIDERS = {"openai": "openai", "anthropic": "anthropic"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Cost:
     usd: float | None
     source: PriceSource
@@ -49,11 +49,11 @@ class PriceBook:
     def cost(self, config: ModelConfig, usage: Usage, *, duration_s: float = 0.0) -> Cost:
         """Cost of one call; compute-time prices use ``duration_s``."""
         if config.price is None and config.usd_per_hour is not None:
-            return Cost(config.usd_per_hour * duration_s / 3600.0, "compute-time")
+            return Cost(usd=config.usd_per_hour * duration_s / 3600.0, source="compute-time")
         price, source = self.price_of(config)
         if price is None:
-            return Cost(None, "unknown")
-        return Cost(cost_from_price(price, usage), source)
+            return Cost(usd=None, source="unknown")
+        return Cost(usd=cost_from_price(price, usage), source=source)
 
     def context_window_of(self, config: ModelConfig) -> int | None:
         """The price list's context window for a model, when it knows one."""

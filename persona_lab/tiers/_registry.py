@@ -6,21 +6,12 @@ import importlib
 import os
 import types
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
-from persona_lab._errors import ConfigError, TierNotConfigured
-from persona_lab.tiers._config import (
-    TIER_NAMES,
-    ModelConfig,
-    Price,
-    Secret,
-    TierConfig,
-    check_tier,
-)
+from persona_lab.core import TIER_NAMES, Backend, ConfigError, TierInfo, TierNotConfigured, check_tier, fallback_order
+from persona_lab.tiers._config import ModelConfig, Price, Secret, TierConfig
 from persona_lab.tiers._prices import PriceBook
-from persona_lab.tiers._protocol import Backend
 
-__all__ = ["PROVIDER_LOADERS", "TierInfo", "TierRegistry"]
+__all__ = ["PROVIDER_LOADERS", "TierRegistry"]
 
 BackendLoader = Callable[[ModelConfig], Backend]
 
@@ -39,40 +30,6 @@ PROVIDER_LOADERS: dict[str, str] = {
 
 _NEEDS_BASE_URL = {"openai-compatible", "vllm", "ollama", "llama.cpp", "groq", "deepseek"}
 _SDK_KEY_VARS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
-
-_FALLBACK_ORDER: dict[str, tuple[str, ...]] = {
-    "small": ("small", "mid", "frontier"),
-    "mid": ("mid", "frontier", "small"),
-    "frontier": ("frontier", "mid", "small"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class TierInfo:
-    """What a router may know about a configured tier (its primary model)."""
-
-    name: str
-    provider: str
-    model: str
-    context_window: int
-    max_output_tokens: int
-    supports_tools: bool
-    input_per_mtok: float | None
-    output_per_mtok: float | None
-    price_source: str
-    usd_per_hour: float | None
-    latency_s: float | None
-    local: bool
-
-    @property
-    def prompt_budget(self) -> int:
-        return self.context_window - self.max_output_tokens
-
-    def estimated_cost(self, input_tokens: int, output_tokens: int) -> float | None:
-        if self.input_per_mtok is None or self.output_per_mtok is None:
-            return None if self.usd_per_hour is None else 0.0
-        return (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1e6
-
 
 def _as_tier_config(value: TierConfig | ModelConfig | Sequence[ModelConfig]) -> TierConfig:
     if isinstance(value, TierConfig):
@@ -169,7 +126,7 @@ class TierRegistry:
 
     def fallback_chain(self, tier: str) -> tuple[str, ...]:
         """Configured tiers to try for ``tier``, nearest first."""
-        return tuple(t for t in _FALLBACK_ORDER[check_tier(tier)] if t in self._tiers)
+        return tuple(t for t in fallback_order(tier) if t in self._tiers)
 
     def candidates(self, tier: str) -> list[tuple[str, ModelConfig]]:
         """Every (tier, model) to try for ``tier``: the tier's models in order, then the next tier's."""

@@ -10,9 +10,17 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from persona_lab._errors import ProviderError, StreamInterrupted, UsageError
-from persona_lab._messages import ToolCall
-from persona_lab.tiers._protocol import ChatRequest, Chunk, ToolCallDelta, Usage
+from persona_lab.core import (
+    ChatRequest,
+    Chunk,
+    ProviderError,
+    StreamInterrupted,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageError,
+    estimate_tokens,
+)
 
 __all__ = ["ScriptedBackend", "ScriptedResponse"]
 
@@ -102,11 +110,11 @@ class ScriptedBackend:
         if response.fail_after_chunks is not None and not text:
             raise ProviderError("scripted stream broke", provider=self.name, model=request.model)
         for i, call in enumerate(response.tool_calls):
-            yield Chunk(tool_calls=(ToolCallDelta(i, call.id, call.name, call.arguments),))
+            yield Chunk(tool_calls=(ToolCallDelta(index=i, id=call.id, name=call.name, arguments=call.arguments),))
         usage = response.usage
         if usage is None and self._report_usage:
-            prompt = len(request.system) + sum(len(m.content) for m in request.messages)
-            usage = Usage(input_tokens=prompt // 4 + 1, output_tokens=len(text) // 4 + 1)
+            prompt = estimate_tokens(request.system) + sum(m.tokens for m in request.messages)
+            usage = Usage(input_tokens=prompt, output_tokens=estimate_tokens(text) + 1)
         yield Chunk(
             usage=usage,
             finish_reason="tool_calls" if response.tool_calls else "stop",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from persona_lab._errors import ProviderError, StreamInterrupted
+from persona_lab.core import ProviderError, StreamInterrupted
 from persona_lab.tiers._config import ModelConfig
 
 __all__ = ["cut_off_error", "redact_keys"]

@@ -9,8 +9,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from persona_lab.loops._agent_actions import MAX_OPTIONS
-from persona_lab.loops._events import AskingUser
+from persona_lab.core import AskingUser
+from persona_lab.loops import MAX_OPTIONS
 
 __all__ = ["AskUserPanel"]
 

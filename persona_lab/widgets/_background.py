@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from persona_lab._errors import UsageError
+from persona_lab.core import UsageError
 
 __all__ = ["TaskSlot", "current_loop", "resolve_threadsafe"]
 

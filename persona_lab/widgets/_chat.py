@@ -10,10 +10,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from persona_lab._messages import Conversation
-from persona_lab.loops._conversation import ConversationLoop
-from persona_lab.loops._events import (
+from persona_lab.core import (
     Compacted,
+    Conversation,
     ErrorOccurred,
     LoopEvent,
     Retrying,
@@ -22,9 +21,10 @@ from persona_lab.loops._events import (
     ToolCalling,
     ToolResult,
     TurnDone,
+    TurnLog,
+    router_name,
 )
-from persona_lab.loops._turn_log import TurnLog
-from persona_lab.routers._protocol import router_name
+from persona_lab.loops import ConversationLoop
 from persona_lab.widgets._background import TaskSlot
 from persona_lab.widgets._render import (
     WIDGET_CSS,

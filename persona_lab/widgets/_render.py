@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Literal
 
-from persona_lab.loops._events import (
+from persona_lab.core import (
     AskingUser,
     BudgetExceededEvent,
     Compacted,
@@ -30,9 +30,9 @@ from persona_lab.loops._events import (
     ToolCalling,
     ToolResult,
     TurnDone,
+    TurnLog,
     UserResponded,
 )
-from persona_lab.loops._turn_log import TurnLog
 from persona_lab.widgets._markdown import render_markdown
 
 __all__ = [

@@ -9,9 +9,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from persona_lab.loops._agentic import AgenticLoop, EventCallback, UserResponder
-from persona_lab.loops._cancel import CancelToken
-from persona_lab.loops._events import (
+from persona_lab.core import (
     AskingUser,
     Finished,
     LoopEvent,
@@ -19,11 +17,11 @@ from persona_lab.loops._events import (
     Started,
     TextDelta,
     TurnDone,
+    TurnLog,
     UserResponded,
+    router_name,
 )
-from persona_lab.loops._run import Run, RunStatus, RunStep
-from persona_lab.loops._turn_log import TurnLog
-from persona_lab.routers._protocol import router_name
+from persona_lab.loops import AgenticLoop, CancelToken, EventCallback, Run, RunStatus, RunStep, UserResponder
 from persona_lab.widgets._ask_user import AskUserPanel
 from persona_lab.widgets._background import TaskSlot, resolve_threadsafe
 from persona_lab.widgets._chat import no_tiers_message

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from persona_lab._persona import TIER_NAMES
-from persona_lab.logs._frame import turn_logs_to_frame
-from persona_lab.loops._turn_log import TurnLog
+from persona_lab.core import TIER_NAMES, TurnLog
+from persona_lab.logs import turn_logs_to_frame
 from persona_lab.widgets._render import TIER_COLOURS, WIDGET_CSS, render_notice_html
 
 if TYPE_CHECKING:

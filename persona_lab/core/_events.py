@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from persona_lab.loops._turn_log import TurnLog
+from persona_lab.core._turn_log import TurnLog
 
 __all__ = [
     "AskingUser",
@@ -60,7 +60,7 @@ class _EventMixin:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Started(_EventMixin):
     """A chat turn, an agent run or an agent step began."""
 
@@ -72,7 +72,7 @@ class Started(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TierChosen(_EventMixin):
     kind: ClassVar[str] = "tier"
     id: str
@@ -86,7 +86,7 @@ class TierChosen(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Thinking(_EventMixin):
     """The loop is working (waiting for a first token, running a tool)."""
 
@@ -97,7 +97,7 @@ class Thinking(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TextDelta(_EventMixin):
     kind: ClassVar[str] = "text_delta"
     id: str
@@ -106,7 +106,7 @@ class TextDelta(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Retrying(_EventMixin):
     """An attempt failed or was escalated; text since the last start is void."""
 
@@ -121,7 +121,7 @@ class Retrying(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolCalling(_EventMixin):
     kind: ClassVar[str] = "tool_calling"
     id: str
@@ -132,7 +132,7 @@ class ToolCalling(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolResult(_EventMixin):
     kind: ClassVar[str] = "tool_result"
     id: str
@@ -145,7 +145,7 @@ class ToolResult(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AskingUser(_EventMixin):
     """The agent asks the user; ``options`` holds up to three predefined answers."""
 
@@ -157,7 +157,7 @@ class AskingUser(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UserResponded(_EventMixin):
     kind: ClassVar[str] = "user_responded"
     id: str
@@ -166,7 +166,7 @@ class UserResponded(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reasoning(_EventMixin):
     """Text the model wrote alongside a tool call or question (its stated plan)."""
 
@@ -177,7 +177,7 @@ class Reasoning(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Compacted(_EventMixin):
     """History was summarised to stay within budget."""
 
@@ -190,7 +190,7 @@ class Compacted(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TurnDone(_EventMixin):
     """A chat turn or agent step finished; its turn log is attached (also on failure)."""
 
@@ -202,7 +202,7 @@ class TurnDone(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunCompleted(_EventMixin):
     kind: ClassVar[str] = "completed"
     id: str
@@ -211,7 +211,7 @@ class RunCompleted(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunCancelled(_EventMixin):
     kind: ClassVar[str] = "cancelled"
     id: str
@@ -220,7 +220,7 @@ class RunCancelled(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MaxStepsReached(_EventMixin):
     kind: ClassVar[str] = "max_steps"
     id: str
@@ -229,7 +229,7 @@ class MaxStepsReached(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BudgetExceededEvent(_EventMixin):
     kind: ClassVar[str] = "budget_exceeded"
     id: str
@@ -238,7 +238,7 @@ class BudgetExceededEvent(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ErrorOccurred(_EventMixin):
     kind: ClassVar[str] = "error"
     id: str
@@ -248,7 +248,7 @@ class ErrorOccurred(_EventMixin):
     ts: float = field(default_factory=_now, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finished(_EventMixin):
     """A run ended with ``status``; the last event of every run."""
 

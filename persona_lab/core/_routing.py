@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from persona_lab._messages import ConversationTurn, Message
-from persona_lab._persona import RoutingPreferences
-from persona_lab.tiers._registry import TierInfo
+from persona_lab.core._messages import ConversationTurn, Message
+from persona_lab.core._preferences import RoutingPreferences
+from persona_lab.core._tiers import TierInfo
+from persona_lab.core._types import Feature
 
 __all__ = [
     "EscalatingRouter",
@@ -19,10 +20,7 @@ __all__ = [
     "router_name",
 ]
 
-Feature = float | int | str | bool | None
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RoutingContext:
     """Everything a router may use to choose a tier for one turn or agent step.
 
@@ -66,7 +64,7 @@ class RoutingContext:
         return tuple(m for t in self.history for m in t.messages)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RoutingDecision:
     """A router's choice: the tier, a short readable reason, and the numbers behind it."""
 
@@ -84,7 +82,7 @@ class RoutingDecision:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:
     """A cascade router's review of an answer: accept it, or escalate to another tier.
 

@@ -7,7 +7,6 @@
     ├── TierError
     │   ├── UnknownTier             a tier name that is not small / mid / frontier
     │   ├── TierNotConfigured       no configured tier can serve a request
-    │   ├── PriceMissing            a price was required but none is known
     │   └── ProviderError           a provider call failed (carries tier, model, attempt)
     │       ├── RateLimited
     │       ├── ProviderTimeout
@@ -17,9 +16,7 @@
     ├── RouterError
     │   └── NotFittedError          a learned router used before ``fit`` (also ValueError, AttributeError)
     ├── LoopError
-    │   ├── BudgetExceeded          a persona's session cost cap is spent
-    │   ├── TurnLimitExceeded
-    │   └── ToolFailed              a tool raised or got invalid arguments
+    │   └── BudgetExceeded          a persona's session cost cap is spent
     └── LogSchemaError              a turn-log line that is not a valid record
 
     UsageError (RuntimeError)       the programmer used an object the wrong way
@@ -40,7 +37,6 @@ __all__ = [
     "NotFittedError",
     "PersonaError",
     "PersonaLabError",
-    "PriceMissing",
     "ProviderError",
     "ProviderTimeout",
     "RateLimited",
@@ -48,8 +44,6 @@ __all__ = [
     "StreamInterrupted",
     "TierError",
     "TierNotConfigured",
-    "ToolFailed",
-    "TurnLimitExceeded",
     "UnknownTier",
     "UsageError",
 ]
@@ -111,10 +105,6 @@ class TierNotConfigured(TierError):
     """No configured tier can serve the request."""
 
     code = "persona_lab.tier.not_configured"
-
-
-class PriceMissing(TierError):
-    code = "persona_lab.tier.price_missing"
 
 
 class ProviderError(TierError):
@@ -191,20 +181,6 @@ class BudgetExceeded(LoopError):
         self.cap_usd = cap_usd
 
 
-class TurnLimitExceeded(LoopError):
-    code = "persona_lab.loop.turn_limit"
-
-
-class ToolFailed(LoopError):
-    """A tool raised or was called with invalid arguments."""
-
-    code = "persona_lab.loop.tool_failed"
-
-    def __init__(self, message: str, *, tool: str):
-        super().__init__(message)
-        self.tool = tool
-
-
 class LogSchemaError(PersonaLabError):
     """A turn-log line that is not a valid record; names the file and line."""
 
@@ -220,3 +196,12 @@ class UsageError(RuntimeError):
     """The programmer used an object the wrong way (not a runtime failure)."""
 
     code = "persona_lab.usage"
+
+
+def _report_public_module() -> None:
+    """Every error reports ``persona_lab`` as its module (its one documented import path)."""
+    for name in __all__:
+        globals()[name].__module__ = "persona_lab"
+
+
+_report_public_module()

@@ -8,29 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from persona_lab._errors import PersonaError
+from persona_lab.core import PersonaError, RoutingPreferences
 
 __all__ = [
-    "TIER_NAMES",
     "Autonomy",
     "Identity",
     "Persona",
-    "RoutingPreferences",
     "SeedMemory",
     "Skill",
     "WorldviewClaim",
 ]
-
-TIER_NAMES: tuple[str, ...] = ("small", "mid", "frontier")
-"""Tier names, cheapest first."""
-
-TierName = Literal["small", "mid", "frontier"]
-
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,32 +53,6 @@ class Skill(_Frozen):
     name: str = Field(min_length=1)
     description: str
     instructions: str = ""
-
-
-class RoutingPreferences(_Frozen):
-    """How this persona wants its turns routed.
-
-    ``tier`` pins every turn to one tier, or ``auto`` lets the router choose. ``keywords`` maps a
-    tier to words that send a turn there (rule-based routers read it).
-    """
-
-    tier: Literal["auto", "small", "mid", "frontier"] = "auto"
-    max_cost_per_turn_usd: float | None = Field(default=None, gt=0)
-    max_cost_per_session_usd: float | None = Field(default=None, gt=0)
-    keywords: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)
-    allowed_providers: tuple[str, ...] | None = None
-
-    @field_validator("keywords")
-    @classmethod
-    def _known_tiers(cls, value: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
-        for tier in value:
-            if tier not in TIER_NAMES:
-                raise ValueError(f"unknown tier {tier!r}; expected one of: {', '.join(TIER_NAMES)}")
-        return value
-
-    @property
-    def pinned_tier(self) -> str | None:
-        return None if self.tier == "auto" else self.tier
 
 
 class Autonomy(_Frozen):

@@ -19,14 +19,20 @@ __all__ = [
     "CompactionCall",
     "ToolCallRecord",
     "TurnLog",
+    "turn_log_labels",
 ]
 
-TURN_LOG_SCHEMA_VERSION = 1
+from persona_lab.core._types import Feature
 
-Feature = float | int | str | bool | None
+TURN_LOG_SCHEMA_VERSION = 2
+"""Version 2 replaced the benchmark fields (``suite``, ``item_id``, ``category``, ``score``) by the
+general ``labels`` and ``scores`` mappings; :meth:`TurnLog.from_dict` still reads version 1."""
+
+_V1_LABELS = ("suite", "item_id", "category")
+_V1_SCORES = ("score",)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolCallRecord:
     """One tool call made during a turn and what it returned (result cut to 2,000 characters)."""
 
@@ -46,7 +52,7 @@ class ToolCallRecord:
         return cls(**_known(cls, data))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Attempt:
     """One paid call to a model while answering a turn: accepted, failed, or escalated past."""
 
@@ -69,7 +75,7 @@ class Attempt:
         return cls(**_known(cls, data))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CompactionCall:
     """A summarisation call made to keep history within budget; paid by the turn that caused it."""
 
@@ -90,17 +96,28 @@ class CompactionCall:
         return cls(**_known(cls, data))
 
 
+def turn_log_labels(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """The labels a turn log keeps from a turn's ``metadata``: its entries with string values."""
+    return {key: value for key, value in metadata.items() if isinstance(value, str)}
+
+
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     names = {f.name for f in dataclasses.fields(cls)}
     return {k: v for k, v in data.items() if k in names}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TurnLog:
     """What happened in one turn (or agent step): routing, model, tokens, cost, timing, tools.
 
     ``cost_usd`` is the answer attempts' cost; ``total_cost_usd`` adds compaction and review
     calls. Costs are ``None`` when a model's price is unknown (``price_source="unknown"``).
+    ``latency_s`` runs from the turn's start to the end of its answer (tool rounds and reviews
+    included); ``writeback_s`` is what came after it: memory write, commit, compaction.
+
+    ``labels`` are the caller's string labels (the loops copy every string value of the turn's
+    ``metadata``; the benchmark sets ``suite``, ``item_id`` and ``category``); ``scores`` are
+    numbers attached afterwards (the benchmark sets ``score``, the answer's recorded quality).
     """
 
     conversation_id: str
@@ -112,6 +129,7 @@ class TurnLog:
     tier: str | None
     decision_reason: str
     latency_s: float
+    writeback_s: float = 0.0
     kind: Literal["chat", "agent_step"] = "chat"
     user_text: str = ""
     decision_scores: Mapping[str, float] = field(default_factory=dict)
@@ -141,10 +159,8 @@ class TurnLog:
     error_type: str | None = None
     run_id: str | None = None
     step_index: int | None = None
-    suite: str | None = None
-    item_id: str | None = None
-    category: str | None = None
-    score: float | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    scores: Mapping[str, float] = field(default_factory=dict)
     schema_version: int = TURN_LOG_SCHEMA_VERSION
 
     @property
@@ -156,25 +172,33 @@ class TurnLog:
         costs = [c.cost_usd for c in self.compactions if c.cost_usd is not None]
         return sum(costs) if costs else None
 
-    def with_labels(self, **labels: Any) -> TurnLog:
-        """A copy with benchmark labels (suite, item_id, category, score) filled in."""
-        return dataclasses.replace(self, **labels)
-
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name in ("tool_calls", "compactions", "attempts"):
                 value = [v.to_dict() for v in value]
-            elif f.name in ("decision_scores", "decision_features"):
+            elif f.name in ("decision_scores", "decision_features", "labels", "scores"):
                 value = dict(value)
             data[f.name] = value
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TurnLog:
-        """Build a record from a dict; unknown keys (from newer writers) are ignored."""
+        """Build a record from a dict; unknown keys (from newer writers) are ignored.
+
+        Version-1 records are read too: their ``suite``, ``item_id`` and ``category`` become
+        labels and their ``score`` a score.
+        """
         values = _known(cls, data)
+        labels = {str(k): str(v) for k, v in (data.get("labels") or {}).items()}
+        scores = {str(k): float(v) for k, v in (data.get("scores") or {}).items()}
+        if int(data.get("schema_version") or 1) < 2:
+            labels.update({k: str(data[k]) for k in _V1_LABELS if data.get(k) is not None})
+            scores.update({k: float(data[k]) for k in _V1_SCORES if data.get(k) is not None})
+        values["labels"] = labels
+        values["scores"] = scores
+        values["schema_version"] = TURN_LOG_SCHEMA_VERSION
         values["tool_calls"] = tuple(ToolCallRecord.from_dict(v) for v in data.get("tool_calls") or ())
         values["compactions"] = tuple(CompactionCall.from_dict(v) for v in data.get("compactions") or ())
         values["attempts"] = tuple(Attempt.from_dict(v) for v in data.get("attempts") or ())

@@ -14,14 +14,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
-from persona_lab._tokens import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
+from persona_lab.core._tokens import MESSAGE_OVERHEAD_TOKENS, estimate_tokens
 
 __all__ = ["Conversation", "ConversationTurn", "Message", "Role", "ToolCall", "TurnsView"]
 
 Role = Literal["system", "user", "assistant", "tool"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolCall:
     """A model's request to call a tool; ``arguments`` is the raw JSON text the model wrote."""
 
@@ -50,7 +50,7 @@ class ToolCall:
         return cls(id=str(data["id"]), name=str(data["name"]), arguments=str(data["arguments"]))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
     """One chat message. Build them with the named constructors."""
 
@@ -118,7 +118,7 @@ class Message:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationTurn:
     """One finished turn: the user's message, any tool exchanges, and the final answer."""
 
@@ -198,7 +198,7 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Conversation:
     """A conversation's state, owned by the caller and passed to every loop call.
 
