@@ -22,7 +22,7 @@ LAYERS = [
     {"routers"},
     {"memory"},
     {"loops"},
-    {"logs"},
+    {"logs", "tracing"},
     {"metrics"},
     {"widgets", "bench", "cli"},
 ]
