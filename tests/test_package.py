@@ -24,7 +24,7 @@ LAYERS = [
     {"loops"},
     {"logs", "tracing"},
     {"metrics"},
-    {"widgets", "bench", "cli"},
+    {"widgets", "bench", "cli", "branching", "journeys"},
 ]
 
 
