@@ -36,6 +36,7 @@ from persona_lab.bench._learning import (
 from persona_lab.bench._replay import ReplayTiers, replay_tiers
 from persona_lab.bench._runner import ItemFailure, replay_items
 from persona_lab.bench._suites import load_suites
+from persona_lab.bench._tier_mapping import TierSpec, resolve_tiers
 from persona_lab.bench._units import UnitTable
 from persona_lab.loops._turn_log import TurnLog
 from persona_lab.routers._fixed import FixedRouter
@@ -292,6 +293,7 @@ def compare(
     persona: Persona | None = None,
     n_jobs: int = 1,
     progress: bool = False,
+    tiers: TierSpec | None = None,
 ) -> Comparison:
     """Replay ``routers`` on ``suites`` through the real loop and compare them.
 
@@ -319,12 +321,16 @@ def compare(
         ``{model: Price}`` overriding a recorded model's price.
     n_jobs:
         Worker processes (``fork`` platforms); 1 runs everything in this process.
+    tiers:
+        Which recorded model plays which tier, for sets that record more models than tiers:
+        ``{tier: model}`` (or ``"small=a,mid=b,frontier=c"``) for every suite, or
+        ``{suite: {tier: model}}``; default: each set's own mapping (see ``map_tiers``).
     """
     from persona_lab.bench._routers import default_routers
 
     options = CompareOptions(folds=folds, cv=cv, seed=seed, route_first_turn_only=route_first_turn_only,
                              n_boot=n_boot, exact_routing=exact_routing)
-    sets = load_suites(suites)
+    sets = [resolve_tiers(s, tiers) for s in load_suites(suites)]
     unknown = sorted(set(prices or {}) - {m for s in sets for m in s.models})
     if unknown:
         raise BenchmarkFormatError(f"price override for unknown model {unknown[0]!r}; the suites record: "
