@@ -92,6 +92,10 @@ _EXPORTS: dict[str, str] = {
     "read_turn_logs": "persona_lab.logs",
     "turn_logs_to_frame": "persona_lab.logs",
     "TURN_LOG_COLUMNS": "persona_lab.logs",
+    "cost_per_turn_figure": "persona_lab.logs",
+    "tier_mix_figure": "persona_lab.logs",
+    "tokens_figure": "persona_lab.logs",
+    "format_usd": "persona_lab._display",
     # widgets (ipywidgets and plotly load only when one is used)
     "ChatWidget": "persona_lab.widgets",
     "RunWidget": "persona_lab.widgets",
@@ -129,6 +133,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from persona_lab._display import format_usd
     from persona_lab._errors import (
         AllTiersFailed,
         BenchmarkFormatError,
@@ -166,7 +171,10 @@ if TYPE_CHECKING:
         TURN_LOG_COLUMNS,
         InMemoryTurnLogWriter,
         JsonlTurnLogWriter,
+        cost_per_turn_figure,
         read_turn_logs,
+        tier_mix_figure,
+        tokens_figure,
         turn_logs_to_frame,
     )
     from persona_lab.loops import (

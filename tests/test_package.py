@@ -17,7 +17,7 @@ PACKAGE = Path(persona_lab.__file__).parent
 
 # Lower layers first; a module may import only from its own layer or lower ones.
 LAYERS = [
-    {"_errors", "_tokens", "_persona", "_messages"},
+    {"_errors", "_tokens", "_persona", "_messages", "_display"},
     {"tiers"},
     {"routers"},
     {"memory"},

@@ -10,7 +10,7 @@
 """
 
 from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, label_routers
-from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, Comparison
+from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, TABLE_COLUMNS, Comparison, format_table
 from persona_lab.bench._embedding import FoldTfidfEmbedder, TextCounts
 from persona_lab.bench._format import (
     FORMAT_VERSION,
@@ -104,6 +104,7 @@ __all__ = [
     "ROUTELLM_SUITES",
     "ROUTELLM_WEAK",
     "SCALES",
+    "TABLE_COLUMNS",
     "THREE_TIER_SUITES",
     "ZEROEVAL_TASKS",
     "BatchedThresholdRouter",
@@ -144,6 +145,7 @@ __all__ = [
     "exact_match",
     "final_number",
     "fold_assignment",
+    "format_table",
     "fresh_copy",
     "grade_zeroeval",
     "is_fitted",
