@@ -24,7 +24,7 @@ LAYERS = [
     {"loops"},
     {"logs", "tracing"},
     {"metrics"},
-    {"widgets", "bench", "cli", "branching", "journeys"},
+    {"widgets", "bench", "cli", "branching", "journeys", "evaluation"},
 ]
 
 
@@ -46,7 +46,7 @@ def test_every_export_resolves_and_all_is_sorted() -> None:
         persona_lab.NoSuchThing  # noqa: B018
 
 
-@pytest.mark.parametrize("sub", ["tiers", "routers", "memory", "loops", "logs"])
+@pytest.mark.parametrize("sub", ["tiers", "routers", "memory", "loops", "logs", "evaluation"])
 def test_subpackage_all_matches_its_reexports(sub: str) -> None:
     module = importlib.import_module(f"persona_lab.{sub}")
     assert len(module.__all__) == len(set(module.__all__))  # order: ruff's RUF022
