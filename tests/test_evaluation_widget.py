@@ -37,7 +37,7 @@ def test_the_html_shows_both_answers_and_marks_the_turn_that_differs(result: Eva
     html = side_by_side_html(result, "careful", "reckless", "mould-repairs")
     assert "&lt;b&gt;for sure&lt;/b&gt;" in html  # model text is escaped
     assert html.count("class='plab-differ'") == 1
-    assert "Grades differ most at turn 1" in html
+    assert "Grades differ most at turn 2" in html
     assert "constraint.no_legal_certainty" in html and "✗" in html
     assert "$0.0" in html and ">mid<" in html
 
@@ -50,7 +50,7 @@ def test_the_widget_opens_on_the_scenario_that_differs_most_and_follows_its_cont
     widget = SideBySide(result)
     assert (widget.variant_a.value, widget.variant_b.value) == ("careful", "reckless")
     assert widget.scenario.value == "mould-repairs"
-    assert "Grades differ most at turn 1" in widget.view.value
+    assert "Grades differ most at turn 2" in widget.view.value
     widget.scenario.value = "small-talk"
     assert "do not differ" in widget.view.value
     widget.variant_b.value = "careful"

@@ -7,6 +7,8 @@ import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from persona_lab._display import format_usd
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -28,9 +30,7 @@ def _pct(value: Any) -> str:
 
 
 def _usd(value: Any) -> str:
-    if _missing(value):
-        return "–"
-    return "$0" if value == 0 else (f"${value:.4f}" if value >= 0.01 else f"${value:.6f}")
+    return format_usd(value, missing="–")
 
 
 def readable_comparison(result: EvaluationResult) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from persona_lab._display import FileLinks
 from persona_lab.evaluation._comparison import compare_variants, scenario_differences
 from persona_lab.evaluation._frames import grades_frame, turns_frame
 from persona_lab.evaluation._records import EvaluatedTurn, write_evaluated_turns
@@ -89,7 +90,7 @@ class EvaluationResult:
     def conversation(self, scenario: str, variant: str) -> pd.DataFrame:
         """The turns of one scenario × variant: user text, answer, score, tier, cost and each grade."""
         rows = self.turns[(self.turns["scenario"] == scenario) & (self.turns["variant"] == variant)]
-        columns = ["turn_index", "user_text", "answer", "score", "passed", "tier", "total_cost_usd", "latency_s",
+        columns = ["turn", "user_text", "answer", "score", "passed", "tier", "total_cost_usd", "latency_s",
                    "grade_problems", *[c for c in self.turns.columns if c.startswith("grade.")]]
         return rows[columns].reset_index(drop=True)
 
@@ -114,7 +115,7 @@ class EvaluationResult:
 
         return result_html(self, title=title)
 
-    def save(self, directory: str | Path, *, html_report: bool = True, turn_logs: bool = True) -> dict[str, Path]:
+    def save(self, directory: str | Path, *, html_report: bool = True, turn_logs: bool = True) -> FileLinks:
         """Write the run directory; returns the paths written.
 
         ``turn_logs.jsonl`` (turn logs with an ``evaluation`` object per line; skipped with
@@ -143,4 +144,4 @@ class EvaluationResult:
         if html_report:
             paths["report_html"] = directory / "report.html"
             paths["report_html"].write_text(self.to_html(), encoding="utf-8")
-        return paths
+        return FileLinks.of(paths)

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from persona_lab._display import TIER_COLOURS, format_usd
 from persona_lab.evaluation._records import EvaluatedTurn
 
 if TYPE_CHECKING:
@@ -28,9 +29,6 @@ SIDE_BY_SIDE_CSS = """<style>
 .plab-sbs .plab-fail{color:#b71c1c;font-weight:600}.plab-sbs .plab-pass{color:#2e7d32}
 .plab-sbs .plab-tier{color:#fff;border-radius:8px;padding:0 6px;font-size:11px}
 </style>"""
-
-_TIER_COLOURS = {"small": "#2e7d32", "mid": "#1565c0", "frontier": "#6a1b9a"}
-
 
 @dataclass(frozen=True, slots=True)
 class TurnPair:
@@ -72,18 +70,12 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _usd(value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    return "$0" if value == 0 else (f"${value:.4f}" if value >= 0.01 else f"${value:.6f}")
-
-
 def _cell(record: EvaluatedTurn | None) -> str:
     if record is None:
         return "<td><i>no such turn</i></td>"
     log = record.turn_log
     tier = log.tier or "failed"
-    colour = _TIER_COLOURS.get(tier, "#757575")
+    colour = TIER_COLOURS.get(tier, "#757575")
     grades = []
     for g in record.grades:
         if g.status != "ok":
@@ -96,7 +88,7 @@ def _cell(record: EvaluatedTurn | None) -> str:
         grades.append(f"<span title='{_e(g.reason)}'>{mark} {_e(g.grader)}{score}</span>")
     score = "–" if record.score is None else f"{record.score:.2f}"
     meta = (f"<span class='plab-tier' style='background:{colour}'>{_e(tier)}</span> "
-            f"{_e(_usd(log.total_cost_usd))} · {log.latency_s:.2f} s · score {score}")
+            f"{_e(format_usd(log.total_cost_usd))} · {log.latency_s:.2f} s · score {score}")
     error = f"<div class='plab-fail'>{_e(log.error)}</div>" if log.error else ""
     return (f"<td><div class='plab-answer'>{_e(record.answer)}</div>{error}<div class='plab-gr'>{meta}<br>"
             f"{' · '.join(grades) or 'no grades'}</div></td>")
@@ -120,8 +112,9 @@ def side_by_side_html(result: EvaluationResult, a: str, b: str, scenario: str, *
         user = "<br>".join(_e(u) for u in sorted(users))
         diff = "–" if math.isnan(pair.difference) else f"{pair.difference:.2f}"
         css = " class='plab-differ'" if pair.index in marked else ""
-        rows.append(f"<tr{css}><td>{pair.index}</td><td>{user}</td>{_cell(pair.a)}{_cell(pair.b)}<td>{diff}</td></tr>")
-    summary = ("Grades differ most at turn " + ", ".join(f"{p.index} (Δ {p.difference:.2f})" for p in ranked)
+        rows.append(f"<tr{css}><td>{pair.index + 1}</td><td>{user}</td>{_cell(pair.a)}{_cell(pair.b)}"
+                    f"<td>{diff}</td></tr>")
+    summary = ("Grades differ most at turn " + ", ".join(f"{p.index + 1} (Δ {p.difference:.2f})" for p in ranked)
                if ranked else "The grades do not differ on any turn.")
     return (f"<div class='plab-sbs'>{SIDE_BY_SIDE_CSS}<p><b>{_e(scenario)}</b>: {_e(summary)}</p>"
             f"<table><tr><th>turn</th><th>user</th><th>A: {_e(a)}</th><th>B: {_e(b)}</th><th>Δ grades</th></tr>"
