@@ -5,7 +5,10 @@ SQLite FTS5 memory, compaction on, an in-memory turn-log writer. Prints the medi
 overhead around turns 10, 100, 1000 and 2000, peak memory, and the cost of `import persona_lab`.
 Target: ≤ 0.3 ms per turn at every point, flat.
 
-    python benchmarks/loop_overhead.py [--turns 2000]
+    python benchmarks/loop_overhead.py [--turns 2000] [--trace]
+
+``--trace`` wraps the writer in the OpenTelemetry sink (in-memory exporter) to price tracing when
+it is on; without it the loop has no tracing at all (tracing is off unless configured).
 """
 
 from __future__ import annotations
@@ -29,30 +32,40 @@ def import_time() -> float:
     return min(runs)
 
 
-async def run(turns: int) -> tuple[list[float], int]:
-    from persona_lab import ConversationLoop, FixedRouter, InMemoryTurnLogWriter, Persona, TierRegistry
+def make_writer(trace: bool) -> object:
+    from persona_lab import InMemoryTurnLogWriter
+
+    if not trace:
+        return InMemoryTurnLogWriter()
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from persona_lab.tracing import OtelTurnLogSink, tracer_provider
+
+    return OtelTurnLogSink(InMemoryTurnLogWriter(), tracer_provider=tracer_provider(InMemorySpanExporter()))
+
+
+async def run(turns: int, trace: bool = False) -> tuple[list[float], int]:
+    from persona_lab import ConversationLoop, FixedRouter, Persona, TierRegistry
     from persona_lab.core import ChatRequest, Usage
     from persona_lab.tiers import ModelConfig, Price, ScriptedBackend, ScriptedResponse
 
     answer = ScriptedResponse(
-        "Under section 11 your landlord must repair it.", usage=Usage(input_tokens=120, output_tokens=12)
+        "Under section 11 your landlord must repair it.", usage=Usage(input_tokens=120, output_tokens=12),
     )
     summary = ScriptedResponse(
-        "The user asked about repairs, mould and deposits.", usage=Usage(input_tokens=300, output_tokens=20)
+        "The user asked about repairs, mould and deposits.", usage=Usage(input_tokens=300, output_tokens=20),
     )
 
     def script(request: ChatRequest) -> ScriptedResponse:
         return summary if "running summary" in request.system else answer
 
     backend = ScriptedBackend(script, chunk_chars=64)
-    tiers = TierRegistry(
-        {
-            "small": ModelConfig("scripted", "small", backend=backend, price=Price(0.15, 0.6)),
-            "mid": ModelConfig("scripted", "mid", backend=backend, price=Price(1.0, 4.0)),
-        }
-    )
+    tiers = TierRegistry({
+        "small": ModelConfig("scripted", "small", backend=backend, price=Price(0.15, 0.6)),
+        "mid": ModelConfig("scripted", "mid", backend=backend, price=Price(1.0, 4.0)),
+    })
     persona = Persona.from_yaml(ROOT / "examples" / "personas" / "tenancy_advisor.yaml")
-    loop = ConversationLoop(persona, tiers, FixedRouter("mid"), writer=InMemoryTurnLogWriter())
+    loop = ConversationLoop(persona, tiers, FixedRouter("mid"), writer=make_writer(trace))  # type: ignore[arg-type]
     conversation = loop.new_conversation()
     topics = ["mould in the bathroom", "my deposit", "a broken boiler", "a section 21 notice", "rent increase"]
     durations = []
@@ -68,13 +81,14 @@ async def run(turns: int) -> tuple[list[float], int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=2000)
+    parser.add_argument("--trace", action="store_true", help="emit OpenTelemetry spans (in-memory exporter)")
     args = parser.parse_args()
-    durations, done = asyncio.run(run(args.turns))
+    durations, done = asyncio.run(run(args.turns, args.trace))
     tracemalloc.start()  # a second pass: tracing slows Python down, so it is not timed
-    asyncio.run(run(args.turns))
+    asyncio.run(run(args.turns, args.trace))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"turns: {done}")
+    print(f"turns: {done}  tracing: {'on (in-memory exporter)' if args.trace else 'off'}")
     for point in (10, 100, 1000, 2000):
         if point > len(durations):
             continue

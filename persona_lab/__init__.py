@@ -106,6 +106,10 @@ _EXPORTS: dict[str, str] = {
     "read_turn_logs": "persona_lab.logs",
     "turn_logs_to_frame": "persona_lab.logs",
     "TURN_LOG_COLUMNS": "persona_lab.logs",
+    "cost_per_turn_figure": "persona_lab.logs",
+    "tier_mix_figure": "persona_lab.logs",
+    "tokens_figure": "persona_lab.logs",
+    "format_usd": "persona_lab.core",
     # widgets (ipywidgets and plotly load only when one is used)
     "ChatWidget": "persona_lab.widgets",
     "RunWidget": "persona_lab.widgets",
@@ -188,13 +192,17 @@ if _typing.TYPE_CHECKING:
         Usage,
         UsageError,
         Verdict,
+        format_usd,
         run_sync,
     )
     from persona_lab.logs import (
         TURN_LOG_COLUMNS,
         InMemoryTurnLogWriter,
         JsonlTurnLogWriter,
+        cost_per_turn_figure,
         read_turn_logs,
+        tier_mix_figure,
+        tokens_figure,
         turn_logs_to_frame,
     )
     from persona_lab.loops import (

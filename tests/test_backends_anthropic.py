@@ -9,6 +9,7 @@ the API sends them: ``message_start``, ``content_block_start`` / ``content_block
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from persona_lab.core import (
 from persona_lab.loops import Toolbox, tool
 from persona_lab.tiers import ModelConfig, Secret, TierConfig, TierRegistry
 from persona_lab.tiers._anthropic import AnthropicBackend
+from persona_lab.tiers._stream_errors import ProviderFault
 from tests.mock_http import FakeServer, Reply, raises, streamed
 
 KEY = "sk-ant-api03-TESTKEY-9a8b7c6d5e4f"
@@ -144,7 +146,7 @@ def backend_for(server: FakeServer, config: ModelConfig | None = None) -> Anthro
     client = anthropic.AsyncAnthropic(
         api_key=config.api_key.reveal() if config.api_key else None,
         base_url=config.base_url or "https://api.anthropic.com",
-        max_retries=config.max_retries,
+        max_retries=0,  # as the backend builds it: retries are bounded_stream's
         timeout=config.timeout_s,
         http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server)),
     )
@@ -391,7 +393,10 @@ def assert_translated(exc: BaseException, cause_type: type[BaseException]) -> No
     """A persona-lab error chained to the original; nothing of ``anthropic`` escapes."""
     assert isinstance(exc, PersonaLabError)
     assert not isinstance(exc, anthropic.AnthropicError)
-    assert isinstance(exc.__cause__, cause_type), repr(exc.__cause__)
+    cause = exc.__cause__
+    assert isinstance(cause, ProviderFault), repr(cause)  # a redacted summary, not the SDK object
+    assert cause.sdk_type in {t.__name__ for t in cause_type.__mro__}, cause.sdk_type
+    assert exc.__context__ is None or exc.__context__ is cause
     assert KEY not in str(exc)
 
 
@@ -525,7 +530,7 @@ async def test_error_event_before_any_content_keeps_its_meaning(
     assert_translated(exc, anthropic.APIStatusError)
 
 
-async def test_sdk_retries_follow_max_retries() -> None:
+async def test_retries_follow_max_retries() -> None:
     server = FakeServer(error(529, "overloaded_error", "Overloaded"), sse(answer("second try")))
     config = ModelConfig("anthropic", MODEL, api_key=Secret(KEY), max_retries=1)
     completion = await fold_stream(backend_for(server, config).stream(request()))
@@ -538,7 +543,7 @@ def test_backend_builds_its_client_from_the_config() -> None:
         "anthropic", MODEL, api_key=Secret(KEY), base_url="http://127.0.0.1:9/", max_retries=5, timeout_s=9.5
     )
     client = AnthropicBackend(config)._get_client()
-    assert client.max_retries == 5
+    assert client.max_retries == 0  # retries are bounded_stream's, within the deadline
     assert client.timeout == 9.5
     assert str(client.base_url) == "http://127.0.0.1:9/"
     assert client.api_key == KEY
@@ -559,7 +564,9 @@ async def test_api_key_never_shows_in_reprs_or_error_messages() -> None:
     assert KEY not in str(info.value)
     assert KEY not in repr(info.value)
     assert "invalid x-api-key" in str(info.value)
-    assert KEY in str(info.value.__cause__)  # the redaction is ours: the SDK error did carry it
+    assert isinstance(info.value.__cause__, ProviderFault)
+    assert KEY not in str(info.value.__cause__)
+    assert KEY not in "".join(traceback.format_exception(info.value))  # the chained traceback too
 
 
 async def test_aclose_closes_the_http_client() -> None:

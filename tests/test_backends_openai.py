@@ -9,6 +9,7 @@ records each request and answers with Chat Completions server-sent events as the
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from persona_lab.core import (
 from persona_lab.logs import InMemoryTurnLogWriter
 from persona_lab.tiers import ModelConfig, Secret, TierConfig, TierRegistry
 from persona_lab.tiers._openai import OpenAIBackend
+from persona_lab.tiers._stream_errors import ProviderFault
 from tests.mock_http import FakeServer, Reply, raises, streamed
 
 KEY = "sk-proj-TESTKEY-1f2e3d4c5b6a7980"
@@ -132,7 +134,7 @@ def backend_for(server: FakeServer, config: ModelConfig | None = None) -> OpenAI
     client = openai.AsyncOpenAI(
         api_key=key,
         base_url=config.base_url or "https://api.openai.com/v1",
-        max_retries=config.max_retries,
+        max_retries=0,  # as the backend builds it: retries are bounded_stream's
         timeout=config.timeout_s,
         http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server)),
     )
@@ -391,7 +393,10 @@ def assert_translated(exc: BaseException, sdk_type: type[BaseException]) -> None
     """A persona-lab error whose cause is the SDK's; nothing of ``openai`` escapes."""
     assert isinstance(exc, PersonaLabError)
     assert not isinstance(exc, openai.OpenAIError)
-    assert isinstance(exc.__cause__, sdk_type), repr(exc.__cause__)
+    cause = exc.__cause__
+    assert isinstance(cause, ProviderFault), repr(cause)  # a redacted summary, not the SDK object
+    assert cause.sdk_type in {t.__name__ for t in sdk_type.__mro__}, cause.sdk_type
+    assert exc.__context__ is None or exc.__context__ is cause
     assert KEY not in str(exc)
 
 
@@ -454,7 +459,7 @@ async def test_http_errors_become_persona_lab_errors(
     assert exc.provider == "openai" and exc.model == MODEL
     assert f"openai/{MODEL}" in str(exc)
     assert_translated(exc, sdk_type)
-    assert len(server.requests) == 1  # max_retries=0: the SDK did not retry
+    assert len(server.requests) == 1  # max_retries=0: nothing retried
 
 
 async def test_timeout_becomes_provider_timeout() -> None:
@@ -511,13 +516,13 @@ async def test_error_event_inside_the_stream_is_translated() -> None:
     assert "The server had an error" in str(info.value)
 
 
-async def test_sdk_retries_follow_max_retries() -> None:
+async def test_retries_follow_max_retries() -> None:
     server = FakeServer(error(500, "boom", type_="server_error"), sse(text_chunks("second try")))
     config = ModelConfig("openai", MODEL, api_key=Secret(KEY), max_retries=1)
     completion = await fold_stream(backend_for(server, config).stream(request()))
     assert completion.text == "second try"
     assert len(server.requests) == 2
-    assert server.requests[1].headers["x-stainless-retry-count"] == "1"
+    assert server.requests[1].headers["x-stainless-retry-count"] == "0"  # our retry, not the SDK's
 
 
 def test_backend_builds_its_client_from_the_config() -> None:
@@ -525,7 +530,7 @@ def test_backend_builds_its_client_from_the_config() -> None:
         "llama.cpp", "smollm2", api_key=Secret(KEY), base_url="http://127.0.0.1:8080/v1", max_retries=5, timeout_s=12.5
     )
     client = OpenAIBackend(config)._get_client()
-    assert client.max_retries == 5
+    assert client.max_retries == 0  # retries are bounded_stream's, within the deadline
     assert client.timeout == 12.5
     assert str(client.base_url) == "http://127.0.0.1:8080/v1/"
     assert client.api_key == KEY
@@ -553,7 +558,9 @@ async def test_api_key_never_shows_in_reprs_or_error_messages() -> None:
     assert KEY not in str(info.value)
     assert KEY not in repr(info.value)
     assert "Invalid API key" in str(info.value)
-    assert KEY in str(info.value.__cause__)  # the redaction is ours: the SDK error did carry it
+    assert isinstance(info.value.__cause__, ProviderFault)
+    assert KEY not in str(info.value.__cause__)
+    assert KEY not in "".join(traceback.format_exception(info.value))  # the chained traceback too
 
 
 async def test_aclose_closes_the_http_client() -> None:

@@ -109,7 +109,7 @@ def test_no_error_class_is_declared_that_nothing_raises() -> None:
     assert never == []
 
 
-@pytest.mark.parametrize("sub", ["core", "persona", "tiers", "routers", "memory", "loops", "logs"])
+@pytest.mark.parametrize("sub", ["core", "persona", "tiers", "routers", "memory", "loops", "logs", "evaluation"])
 def test_subpackage_all_matches_its_reexports(sub: str) -> None:
     module = importlib.import_module(f"persona_lab.{sub}")
     assert len(module.__all__) == len(set(module.__all__))  # order: ruff's RUF022

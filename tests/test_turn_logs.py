@@ -98,7 +98,7 @@ def test_frame_has_documented_columns_and_dtypes(tmp_path: Path) -> None:
     records = [record(i) for i in range(3)] + [record(0, conversation="c2", cost=None)]
     frame = turn_logs_to_frame(records)
     assert len(frame) == 4
-    assert list(frame.columns) == [c.name for c in TURN_LOG_COLUMNS] + ["cumulative_cost_usd"]
+    assert list(frame.columns) == [c.name for c in TURN_LOG_COLUMNS] + ["turn", "cumulative_cost_usd"]
     for column in TURN_LOG_COLUMNS:
         assert column.doc
         assert str(frame[column.name].dtype).startswith(column.dtype.split("[")[0]), column.name

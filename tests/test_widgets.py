@@ -135,7 +135,7 @@ async def test_each_turn_shows_tier_model_tokens_cost_and_latency_and_a_running_
     assert "<strong>answer</strong>" in bubbles(widget)[1]
     total = sum(log.total_cost_usd or 0 for log in logs)
     assert total > 0 and widget.conversation.cost_usd == pytest.approx(total)
-    assert f"${total:.6f}" in widget.total.value and "2 turns" in widget.total.value
+    assert format_usd(total) in widget.total.value and "2 turns" in widget.total.value
 
     # the cost chart and the table updated after each turn
     assert widget.panel is not None and widget.panel.chart is not None and widget.panel.table is not None
@@ -271,7 +271,7 @@ def test_render_turn_html_escapes_and_names_everything() -> None:
     )  # fmt: skip
     out = render_turn_html(log)
     assert "&lt;evil&gt;" in out and "<evil>" not in out
-    assert ">mid<" in out and "#1565c0" in out and "10 in · 5 out" in out and "$0.000120" in out
+    assert ">mid<" in out and "#1565c0" in out and "10 in · 5 out" in out and "$0.00012" in out
     assert "1.23 s" in out and "frontier → mid" in out
 
 

@@ -1,7 +1,8 @@
 """Benchmarks: recorded-outcome suites, replay through the real loop, router comparison.
 
 - the benchmark-set format (``read_benchmark_set``/``write_benchmark_set``, ``docs/benchmark-format.md``),
-  the bundled suites (``load_suites``) and RouteLLM converters (``convert_routellm``);
+  the bundled suites (``load_suites``) and converters (``convert_routellm``, ``convert_zeroeval``,
+  ``convert_mmlu_pro``); tier mappings for sets with more models than tiers (``map_tiers``);
 - replay tiers (``replay_tiers``): recorded models as tiers, streaming their recorded answers;
 - ``replay_items``: items through the real ``ConversationLoop``, turn logs labelled with scores;
 - ``compare``: every router on every suite, cross-validated and swept, → :class:`Comparison`;
@@ -9,7 +10,7 @@
 """
 
 from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, default_jobs, label_routers
-from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, Comparison
+from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, TABLE_COLUMNS, Comparison, format_table
 from persona_lab.bench._embedding import FoldTfidfEmbedder, TextCounts
 from persona_lab.bench._format import (
     FORMAT_VERSION,
@@ -38,6 +39,13 @@ from persona_lab.bench._live import (
     rate_limited,
     run_live,
 )
+from persona_lab.bench._mmlu_pro import (
+    MMLU_PRO_SUITE,
+    convert_mmlu_pro,
+    is_mmlu_pro_layout,
+    mmlu_pro_answer,
+    mmlu_pro_prompt,
+)
 from persona_lab.bench._replay import (
     BENCHMARK_PERSONA,
     NullMemoryStore,
@@ -58,20 +66,47 @@ from persona_lab.bench._routellm import (
 )
 from persona_lab.bench._routers import default_routers, router_factories
 from persona_lab.bench._runner import FirstTurnOnlyRouter, ItemFailure, ReplayResult, replay_items
-from persona_lab.bench._suites import BUNDLED_SUITES, bundled_suite_path, load_suite, load_suites
+from persona_lab.bench._suites import (
+    BUNDLED_SUITES,
+    THREE_TIER_SUITES,
+    bundled_suite_path,
+    load_suite,
+    load_suites,
+)
+from persona_lab.bench._tier_mapping import (
+    DEFAULT_TIER_MAPPINGS,
+    TierSpec,
+    check_playable,
+    map_tiers,
+    parse_tier_mapping,
+    resolve_tiers,
+)
 from persona_lab.bench._units import UnitTable
+from persona_lab.bench._zeroeval import (
+    ZEROEVAL_TASKS,
+    convert_zeroeval,
+    grade_zeroeval,
+    is_zeroeval_layout,
+    ungradable_counts,
+    zeroeval_answer,
+)
 
 __all__ = [
     "ALWAYS_STRONG",
     "ALWAYS_WEAK",
     "BENCHMARK_PERSONA",
     "BUNDLED_SUITES",
+    "DEFAULT_TIER_MAPPINGS",
     "FORMAT_VERSION",
+    "MMLU_PRO_SUITE",
     "PUBLISHED_ROUTELLM",
     "ROUTELLM_STRONG",
     "ROUTELLM_SUITES",
     "ROUTELLM_WEAK",
     "SCALES",
+    "TABLE_COLUMNS",
+    "THREE_TIER_SUITES",
+    "ZEROEVAL_TASKS",
     "BatchedThresholdRouter",
     "BenchmarkItem",
     "BenchmarkSet",
@@ -92,35 +127,50 @@ __all__ = [
     "ReplayResult",
     "ReplayTiers",
     "TextCounts",
+    "TierSpec",
     "TurnOutcome",
     "UnitTable",
     "answer_letter",
     "bundled_suite_path",
+    "check_playable",
     "compare",
     "completed_items",
     "convert_gsm8k",
     "convert_mmlu",
+    "convert_mmlu_pro",
     "convert_mt_bench",
     "convert_routellm",
+    "convert_zeroeval",
     "default_jobs",
     "default_routers",
     "exact_match",
     "final_number",
     "fold_assignment",
+    "format_table",
     "fresh_copy",
+    "grade_zeroeval",
     "is_fitted",
     "is_learned",
+    "is_mmlu_pro_layout",
     "is_routellm_layout",
     "is_threshold_router",
+    "is_zeroeval_layout",
     "judge_rating",
     "label_routers",
     "load_suite",
     "load_suites",
+    "map_tiers",
+    "mmlu_pro_answer",
+    "mmlu_pro_prompt",
+    "parse_tier_mapping",
     "rate_limited",
     "read_benchmark_set",
     "replay_items",
     "replay_tiers",
+    "resolve_tiers",
     "router_factories",
     "run_live",
+    "ungradable_counts",
     "write_benchmark_set",
+    "zeroeval_answer",
 ]

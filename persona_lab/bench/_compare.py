@@ -34,6 +34,7 @@ from persona_lab.bench._learning import (
 from persona_lab.bench._replay import ReplayTiers, replay_tiers
 from persona_lab.bench._runner import ItemFailure, replay_items
 from persona_lab.bench._suites import load_suites
+from persona_lab.bench._tier_mapping import TierSpec, resolve_tiers
 from persona_lab.bench._units import UnitTable
 from persona_lab.core import BenchmarkFormatError, Router, TurnLog, router_name
 from persona_lab.persona import Persona
@@ -52,9 +53,9 @@ ALWAYS_WEAK = "always-weak"
 ALWAYS_STRONG = "always-strong"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CompareOptions:
-    """How a comparison runs (see :func:`compare` for each option)."""
+    """How a comparison runs (see :func:`compare` for each option): ``compare(suites, routers, options)``."""
 
     folds: int = 5
     cv: bool = True
@@ -64,6 +65,9 @@ class CompareOptions:
     level: float = 0.95
     exact_routing: bool = False
     sweep_points: int = 10
+    limit: int | None = None
+    n_jobs: int = 1
+    progress: bool = False
 
 
 @dataclass
@@ -278,20 +282,25 @@ def _start_methods() -> list[str]:
 def compare(
     suites: str | Path | BenchmarkSet | Iterable[str | Path | BenchmarkSet] | None = None,
     routers: Mapping[str, Router] | Iterable[Router] | None = None,
+    options: CompareOptions | None = None,
     *,
-    folds: int = 5,
-    cv: bool = True,
-    seed: int = 0,
-    route_first_turn_only: bool = False,
-    n_boot: int = 200,
-    exact_routing: bool = False,
+    folds: int | None = None,
+    cv: bool | None = None,
+    seed: int | None = None,
+    route_first_turn_only: bool | None = None,
+    n_boot: int | None = None,
+    exact_routing: bool | None = None,
     limit: int | None = None,
     prices: Mapping[str, Price] | None = None,
     persona: Persona | None = None,
-    n_jobs: int = 1,
-    progress: bool = False,
+    n_jobs: int | None = None,
+    progress: bool | None = None,
+    tiers: TierSpec | None = None,
 ) -> Comparison:
     """Replay ``routers`` on ``suites`` through the real loop and compare them.
+
+    Works as is in a notebook: the replay runs on its own event loop (in a short-lived thread
+    when the caller's loop is running), so ``comparison = compare(...)`` needs no ``await``.
 
     Parameters
     ----------
@@ -300,6 +309,8 @@ def compare(
     routers:
         ``{label: router}`` or routers (labelled by name); ``None`` = :func:`default_routers`.
         The always-weak and always-strong baselines are always added.
+    options:
+        A :class:`CompareOptions` holding the settings below; a keyword given here overrides it.
     folds, cv:
         Learned routers (anything with ``fit``) are cross-validated over items with ``folds``
         folds; ``cv=False`` uses a router as given if fitted, else fits it on the whole set
@@ -317,12 +328,20 @@ def compare(
         ``{model: Price}`` overriding a recorded model's price.
     n_jobs:
         Worker processes (``fork`` platforms); 1 runs everything in this process.
+    tiers:
+        Which recorded model plays which tier, for sets that record more models than tiers:
+        ``{tier: model}`` (or ``"small=a,mid=b,frontier=c"``) for every suite, or
+        ``{suite: {tier: model}}``; default: each set's own mapping (see ``map_tiers``).
     """
+    from dataclasses import replace
+
     from persona_lab.bench._routers import default_routers
 
-    options = CompareOptions(folds=folds, cv=cv, seed=seed, route_first_turn_only=route_first_turn_only,
-                             n_boot=n_boot, exact_routing=exact_routing)
-    sets = load_suites(suites)
+    given: dict[str, Any] = {"folds": folds, "cv": cv, "seed": seed, "route_first_turn_only": route_first_turn_only,
+             "n_boot": n_boot, "exact_routing": exact_routing, "limit": limit, "n_jobs": n_jobs, "progress": progress}
+    options = replace(options or CompareOptions(), **{k: v for k, v in given.items() if v is not None})
+    folds, cv, seed, limit = options.folds, options.cv, options.seed, options.limit
+    sets = [resolve_tiers(s, tiers) for s in load_suites(suites)]
     unknown = sorted(set(prices or {}) - {m for s in sets for m in s.models})
     if unknown:
         raise BenchmarkFormatError(f"price override for unknown model {unknown[0]!r}; the suites record: "
@@ -351,7 +370,7 @@ def compare(
     global _STATE
     _STATE = state
     bar = None
-    if progress:
+    if options.progress:
         from tqdm.auto import tqdm
 
         tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
@@ -359,7 +378,7 @@ def compare(
                    desc="replaying", unit="item", dynamic_ncols=True)
     started = time.perf_counter()
     try:
-        results = _execute(max(1, n_jobs), bar)
+        results = _execute(max(1, options.n_jobs), bar)
     finally:
         if bar is not None:
             bar.close()

@@ -17,17 +17,20 @@ import gzip
 import html
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from persona_lab.core import FileLinks, format_usd
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from persona_lab.core import TurnLog
 
-__all__ = ["PUBLISHED_ROUTELLM", "Comparison"]
+__all__ = ["PUBLISHED_ROUTELLM", "TABLE_COLUMNS", "Comparison", "format_table"]
 
 PUBLISHED_ROUTELLM: dict[str, dict[str, float]] = {
     "gsm8k": {"best": 0.622, "random": 0.50, "oracle": 1.121},
@@ -43,30 +46,65 @@ _ATTRIBUTION = (
 )
 
 
+TABLE_COLUMNS: tuple[str, ...] = (
+    "suite", "router", "evaluation", "quality", "quality_lo", "quality_hi", "pgr", "cost_usd",
+    "strong_share", "strong_share_lo", "strong_share_hi", "apgr", "apgr_lo", "apgr_hi",
+    "cpt50", "cpt50_lo", "cpt50_hi", "cpt80", "cpt80_lo", "cpt80_hi", "aiq", "n_failed",
+)
+"""Columns of :meth:`Comparison.table`: numbers stay numbers, each interval in ``*_lo``/``*_hi``."""
+
+_SHARES = ("strong_share", "cpt50", "cpt80")
+_HEADERS = {"quality": "quality", "pgr": "PGR", "cost_usd": "cost", "strong_share": "strong calls",
+            "apgr": "APGR", "cpt50": "CPT(50%)", "cpt80": "CPT(80%)", "aiq": "AIQ", "n_failed": "failed"}
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.{digits}f}"
+    return "–" if _missing(value) else f"{value:.{digits}f}"
 
 
 def _pct(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value * 100:.1f}%"
-
-
-def _ci(row: Any, name: str, fmt: Any = _num) -> str:
-    lo, hi = row.get(f"{name}_lo"), row.get(f"{name}_hi")
-    value = str(fmt(row.get(name)))
-    if lo is None or hi is None or (isinstance(lo, float) and math.isnan(lo)):
-        return value
-    return f"{value} [{fmt(lo)}, {fmt(hi)}]"
+    return "–" if _missing(value) else f"{value * 100:.1f}%"
 
 
 def _usd(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4f}"
+    return format_usd(None if _missing(value) else float(value), missing="–")
+
+
+def _formatter(name: str) -> Callable[[Any], str]:
+    if name in _SHARES:
+        return _pct
+    if name == "cost_usd":
+        return _usd
+    if name == "n_failed":
+        return lambda v: "0" if _missing(v) else str(int(v))
+    return _num
+
+
+def format_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A :meth:`Comparison.table` as text for reading: intervals folded into ``value [lo, hi]``."""
+    import pandas as pd
+
+    out: dict[str, list[str]] = {}
+    for name in ("suite", "router", "evaluation"):
+        if name in table:
+            out[name] = [str(v) for v in table[name]]
+    for name, header in _HEADERS.items():
+        if name not in table:
+            continue
+        fmt = _formatter(name)
+        cells = []
+        for _, row in table.iterrows():
+            text = fmt(row[name])
+            lo, hi = row.get(f"{name}_lo"), row.get(f"{name}_hi")
+            if not _missing(lo) and not _missing(hi):
+                text = f"{text} [{fmt(lo)}, {fmt(hi)}]"
+            cells.append(text)
+        out[header] = cells
+    return pd.DataFrame(out)
 
 
 @dataclass
@@ -91,36 +129,39 @@ class Comparison:
     # -- tables ------------------------------------------------------------------------------
 
     def table(self, suite: str | None = None) -> pd.DataFrame:
-        """The readable summary: loop runs and analytic baselines, CIs folded into the cells."""
-        import pandas as pd
+        """The summary to sort, filter and plot: loop runs and analytic baselines, one row each.
 
+        Numbers stay numbers (shares as fractions, cost in USD); each bootstrap interval has its
+        own ``*_lo``/``*_hi`` columns (:data:`TABLE_COLUMNS`). For reading, :meth:`styled` or
+        :func:`format_table`.
+        """
         rows = self.summary[self.summary["point"].isin(["loop", "curve"])]
         if suite is not None:
             rows = rows[rows["suite"] == suite]
-        out = []
-        for _, r in rows.iterrows():
-            row = r.to_dict()
-            out.append({
-                "suite": row["suite"],
-                "router": row["router"],
-                "evaluation": row.get("evaluation", ""),
-                "quality": _ci(row, "quality"),
-                "PGR": _num(row.get("pgr")),
-                "cost": _usd(row.get("cost_usd")),
-                "strong calls": _ci(row, "strong_share", _pct),
-                "APGR": _ci(row, "apgr"),
-                "CPT(50%)": _ci(row, "cpt50", _pct),
-                "CPT(80%)": _ci(row, "cpt80", _pct),
-                "AIQ": _num(row.get("aiq")),
-                "failed": str(int(row.get("n_failed") or 0)),
-            })
-        return pd.DataFrame(out)
+        table = rows.reindex(columns=list(TABLE_COLUMNS)).reset_index(drop=True)
+        table["evaluation"] = table["evaluation"].fillna("")
+        table["n_failed"] = table["n_failed"].fillna(0).astype("int64")
+        return table
+
+    def styled(self, suite: str | None = None) -> Any:
+        """:meth:`table` as a pandas ``Styler``: costs in USD, shares in %, intervals hidden in tooltips."""
+        table = self.table(suite)
+        formats: dict[Any, Any] = {name: _formatter(name) for name in table.columns
+                                   if name not in ("suite", "router", "evaluation")}
+        bounds: list[Any] = [c for c in table.columns if c.endswith(("_lo", "_hi"))]
+        text = format_table(table)
+        tips = table[[]].copy()
+        for name, header in _HEADERS.items():
+            if f"{name}_lo" in table:
+                tips[name] = text[header].where(text[header].str.contains(r"\[", regex=True), "")
+        styler = table.style.format(formats).hide(axis="index").hide(subset=bounds, axis="columns")
+        return styler.set_tooltips(tips.reindex(columns=table.columns).astype(object).fillna(""))
 
     def to_markdown(self) -> str:
         """One Markdown table per suite, with RouteLLM's published APGR for reference."""
         parts = []
         for suite, info in self.suites.items():
-            table = self.table(suite).drop(columns=["suite"])
+            table = format_table(self.table(suite)).drop(columns=["suite"])
             header = "| " + " | ".join(table.columns) + " |"
             rule = "|" + "|".join("---" for _ in table.columns) + "|"
             body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in table.to_numpy()]
@@ -165,7 +206,7 @@ class Comparison:
                           + "</section>")
         tables = []
         for suite, info in self.suites.items():
-            table = self.table(suite).drop(columns=["suite"])
+            table = format_table(self.table(suite)).drop(columns=["suite"])
             prices = "; ".join(
                 f"{m}: ${p['input_per_mtok']}/${p['output_per_mtok']} per Mtok ({p['source']})"
                 for m, p in info.get("prices", {}).items())
@@ -207,15 +248,15 @@ class Comparison:
         return [TurnLog.from_dict(json.loads(line)) for part in self.jsonl_parts if part
                 for line in gzip.decompress(part).decode("utf-8").splitlines() if line.strip()]
 
-    def save(self, directory: str | Path, *, html_report: bool = True) -> dict[str, Path]:
-        """Write the run directory; returns the paths written.
+    def save(self, directory: str | Path, *, html_report: bool = True) -> FileLinks:
+        """Write the run directory; returns the paths written (shown as links in a notebook).
 
         ``turn_logs.jsonl.gz`` (gzip JSONL: ``gunzip`` it for ``read_turn_logs``), ``turn_logs.parquet``,
         ``summary.csv``, ``summary.md``, ``curves.csv``, ``failures.csv``, ``report.html``, ``run.json``.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        paths: dict[str, Path] = {}
+        paths = FileLinks()
         paths["turn_logs_jsonl"] = directory / "turn_logs.jsonl.gz"
         with paths["turn_logs_jsonl"].open("wb") as handle:
             for part in self.jsonl_parts:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from persona_lab.core import USD_HOVER, USD_TICKFORMAT
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -38,6 +40,7 @@ def _curve_figure(curves: pd.DataFrame, x: str, y: str, x_title: str, y_title: s
     suites = _suites(curves)
     fig = make_subplots(rows=1, cols=max(1, len(suites)), subplot_titles=suites, horizontal_spacing=0.06)
     colors = _colors(list(dict.fromkeys(curves["router"])))
+    x_hover = USD_HOVER if x == "cost_usd" else ".4g"
     shown: set[str] = set()
     for col, suite in enumerate(suites, start=1):
         part = curves[curves["suite"] == suite]
@@ -58,16 +61,17 @@ def _curve_figure(curves: pd.DataFrame, x: str, y: str, x_title: str, y_title: s
                                          showlegend=legend, line={"color": color}, marker={"size": 5},
                                          customdata=sweep["threshold"],
                                          hovertemplate=f"{name}<br>threshold %{{customdata:.3g}}<br>"
-                                                       f"{x_title} %{{x:.4g}}<br>{y_title} %{{y:.4g}}<extra></extra>"),
+                                                       f"{x_title} %{{x:{x_hover}}}<br>"
+                                                       f"{y_title} %{{y:.4g}}<extra></extra>"),
                               row=1, col=col)
                 legend = False
             loop = group[group["kind"] == "loop"]
             fig.add_trace(go.Scatter(x=loop[x], y=loop[y], mode="markers", name=name, legendgroup=name,
                                      showlegend=legend, marker={"color": color, "size": 11, "symbol": "diamond",
                                                                 "line": {"width": 1, "color": "white"}},
-                                     hovertemplate=f"{name} (loop run)<br>{x_title} %{{x:.4g}}<br>"
+                                     hovertemplate=f"{name} (loop run)<br>{x_title} %{{x:{x_hover}}}<br>"
                                                    f"{y_title} %{{y:.4g}}<extra></extra>"), row=1, col=col)
-        fig.update_xaxes(title_text=x_title, row=1, col=col)
+        fig.update_xaxes(title_text=x_title, row=1, col=col, tickformat=USD_TICKFORMAT if x == "cost_usd" else None)
         fig.update_yaxes(title_text=y_title if col == 1 else None, row=1, col=col)
     fig.update_layout(title=title, height=480, template="plotly_white", legend={"groupclick": "togglegroup"})
     return fig
@@ -104,8 +108,11 @@ def cost_per_turn_figure(turns: pd.DataFrame) -> Any:
             rows = means[means["turn"] == turn].set_index("router_name").reindex(order)
             if rows["cost"].notna().any():
                 fig.add_trace(go.Bar(x=order, y=rows["cost"], name=f"turn {turn}", legendgroup=f"turn {turn}",
-                                     showlegend=col == 1, marker_color=shades[k % len(shades)]), row=1, col=col)
-        fig.update_yaxes(title_text="mean cost per turn (USD)" if col == 1 else None, row=1, col=col)
+                                     showlegend=col == 1, marker_color=shades[k % len(shades)],
+                                     hovertemplate=f"%{{x}} · turn {turn}: %{{y:{USD_HOVER}}}<extra></extra>"),
+                              row=1, col=col)
+        fig.update_yaxes(title_text="mean cost per turn (USD)" if col == 1 else None, row=1, col=col,
+                         tickformat=USD_TICKFORMAT)
     fig.update_layout(title="Cost per turn", barmode="group", height=460, template="plotly_white")
     return fig
 

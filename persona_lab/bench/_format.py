@@ -91,19 +91,21 @@ class BenchmarkItem:
 class ModelSpec:
     """A recorded model: its role (weak/strong), the replay tier it plays, and its price.
 
+    ``tier`` is None for a model the set records but that plays no tier by default (a set may
+    record more models than tiers; a run maps models to tiers, see ``map_tiers``).
     ``price`` is a price recorded in the set; otherwise ``price_ref`` names the model in the
     offline ``genai-prices`` list (resolved when a replay is built).
     """
 
     name: str
-    tier: str
+    tier: str | None
     role: str | None = None
     price: Price | None = None
     price_ref: str | None = None
     context_window: int = 32_768
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"tier": self.tier}
+        data: dict[str, Any] = {"tier": self.tier} if self.tier else {}
         if self.role:
             data["role"] = self.role
         if self.price is not None:
@@ -147,7 +149,7 @@ class BenchmarkSet:
     @property
     def tier_models(self) -> dict[str, str]:
         """``{tier: model}`` for the replay, cheapest tier first."""
-        by_tier = {spec.tier: name for name, spec in self.models.items()}
+        by_tier = {spec.tier: name for name, spec in self.models.items() if spec.tier}
         return {t: by_tier[t] for t in TIER_NAMES if t in by_tier}
 
     @property
@@ -173,18 +175,13 @@ class BenchmarkSet:
         return replace(self, items=tuple(i for i in self.items if i.id in wanted))
 
     def with_tiers(self, tiers: Mapping[str, str]) -> BenchmarkSet:
-        """Re-assign which recorded model plays which tier: ``{"small": model, "frontier": model}``."""
-        specs = dict(self.models)
-        for tier, model in tiers.items():
-            if tier not in TIER_NAMES:
-                raise BenchmarkFormatError(f"{self.suite}: unknown tier {tier!r} (expected one of "
-                                           f"{', '.join(TIER_NAMES)})", source=self.path, field="tier")
-            if model not in specs:
-                raise BenchmarkFormatError(
-                    f"{self.suite}: unknown model {model!r} for tier {tier!r}; the set records: "
-                    f"{', '.join(specs)}", source=self.path, field="models")
-        models = {model: replace(specs[model], tier=tier) for tier, model in tiers.items()}
-        return replace(self, models=models)
+        """Re-assign which recorded model plays which tier: ``{"small": model, "frontier": model}``.
+
+        Every other recorded model stays in the set, playing no tier (see ``map_tiers``).
+        """
+        from persona_lab.bench._tier_mapping import map_tiers
+
+        return map_tiers(self, tiers)
 
     def header(self) -> dict[str, Any]:
         return {
@@ -261,7 +258,7 @@ class _Reader:
         models: dict[str, ModelSpec] = {}
         for name, spec in models_raw.items():
             models[name] = self.model(name, spec)
-        tiers = [m.tier for m in models.values()]
+        tiers = [m.tier for m in models.values() if m.tier]
         if len(set(tiers)) != len(tiers):
             raise self.fail("models", f"two models play the same tier: {tiers}")
         return {
@@ -281,9 +278,7 @@ class _Reader:
         if role is not None and role not in _ROLES:
             raise self.fail(f"{where}role", f"expected 'weak' or 'strong', got {role!r}")
         tier = spec.get("tier") or (_DEFAULT_TIER.get(role) if role else None)
-        if tier is None:
-            raise self.fail(f"{where}tier", "missing: give a tier (small, mid, frontier) or a role")
-        if tier not in TIER_NAMES:
+        if tier is not None and tier not in TIER_NAMES:
             raise self.fail(f"{where}tier", f"unknown tier {tier!r} (expected one of {', '.join(TIER_NAMES)})")
         price = None
         if spec.get("price") is not None:

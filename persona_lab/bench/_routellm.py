@@ -12,6 +12,7 @@ import csv
 import json
 import re
 import sys
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -90,11 +91,22 @@ def convert_routellm(
 
 
 def _contaminated(folder: Path) -> set[str]:
+    """The prompts RouteLLM's contamination list names; a warning when the folder has no list."""
     path = folder / "contaminated_prompts.jsonl"
     if not path.exists():
+        warnings.warn(f"{folder}: no contaminated_prompts.jsonl, so no contaminated prompts can be dropped "
+                      "(RouteLLM's evaluation drops them); the set keeps every prompt", UserWarning, stacklevel=3)
         return set()
     with path.open(encoding="utf-8") as handle:
         return {json.loads(line)["eval_prompt"] for line in handle if line.strip()}
+
+
+def _dropped(count: int, listed: bool | None, what: str = "contaminated prompts") -> str:
+    if listed is None:
+        return "contaminated prompts kept"
+    if listed:
+        return f"{count} {what} dropped as RouteLLM does"
+    return "no contamination list in the folder: nothing dropped"
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -140,6 +152,7 @@ def convert_gsm8k(folder: str | Path, *, drop_contaminated: bool = True) -> Benc
     path = folder / "gsm8k_responses.csv"
     rows = _read_csv(path)
     dropped = _contaminated(folder) if drop_contaminated else set()
+    listed = (folder / "contaminated_prompts.jsonl").exists() if drop_contaminated else None
     items = []
     for index, row in enumerate(rows):
         prompt = row.get("prompt") or ""
@@ -158,8 +171,8 @@ def convert_gsm8k(folder: str | Path, *, drop_contaminated: bool = True) -> Benc
                 reference = _final_number(response)
         items.append(BenchmarkItem(f"gsm8k-{index:04d}", "gsm8k", "math", (prompt,),
                                    {m: outcomes[m] for m in _MODELS}, (reference,) if reference else ()))
-    description = (f"GSM8K, {len(items)} of {len(rows)} questions ({len(rows) - len(items)} contaminated prompts "
-                   "dropped as RouteLLM does). Scores: 0/1 correctness graded by RouteLLM. reference: the final "
+    description = (f"GSM8K, {len(items)} of {len(rows)} questions ({_dropped(len(rows) - len(items), listed)}). "
+                   "Scores: 0/1 correctness graded by RouteLLM. reference: the final "
                    "number of a response graded correct (GPT-4's first), absent when neither was correct.")
     return _set("gsm8k", "binary", description, items)
 
@@ -175,6 +188,7 @@ def convert_mmlu(folder: str | Path, *, drop_contaminated: bool = True) -> Bench
     if not files:
         raise BenchmarkFormatError(f"{folder}: no mmlu_<subject>.csv files", source=str(folder))
     dropped = _contaminated(folder) if drop_contaminated else set()
+    listed = (folder / "contaminated_prompts.jsonl").exists() if drop_contaminated else None
     items = []
     total = 0
     for path in files:
@@ -189,8 +203,8 @@ def convert_mmlu(folder: str | Path, *, drop_contaminated: bool = True) -> Bench
                 continue
             outcomes = {m: (TurnOutcome(_flag(row, m, path, index + 2), None, None, 1),) for m in _MODELS}
             items.append(BenchmarkItem(f"mmlu-{subject}-{index:04d}", "mmlu", subject, (prompt,), outcomes))
-    description = (f"MMLU, {len(files)} subjects, {len(items)} of {total} questions ({total - len(items)} "
-                   "contaminated prompts dropped as RouteLLM does). Scores: 0/1 correctness. No answer text is "
+    description = (f"MMLU, {len(files)} subjects, {len(items)} of {total} questions "
+                   f"({_dropped(total - len(items), listed)}). Scores: 0/1 correctness. No answer text is "
                    "recorded: responses are absent (the replay streams a marked placeholder) and output_tokens "
                    "is 1 (answers are a single letter).")
     return _set("mmlu", "binary", description, items)
@@ -225,6 +239,7 @@ def convert_mt_bench(folder: str | Path, *, drop_contaminated: bool = True) -> B
         for row in _read_jsonl(ref_path):
             references[int(row["question_id"])] = list(row["choices"][0]["turns"])
     dropped = _contaminated(folder) if drop_contaminated else set()
+    listed = (folder / "contaminated_prompts.jsonl").exists() if drop_contaminated else None
     grades: dict[tuple[int, str, int], tuple[float, str | None]] = {}
     for row in judgements:
         grades[(int(row["question_id"]), row["model"], int(row["turn"]))] = (
@@ -251,8 +266,9 @@ def convert_mt_bench(folder: str | Path, *, drop_contaminated: bool = True) -> B
             outcomes[model] = tuple(per_turn)
         reference = tuple(references.get(qid, ()))
         items.append(BenchmarkItem(f"mt_bench-{qid}", "mt_bench", q.get("category", ""), turns, outcomes, reference))
-    description = (f"MT Bench, {len(items)} of {len(questions)} two-turn questions ({len(questions) - len(items)} "
-                   "with contaminated prompts dropped as RouteLLM does). Scores: GPT-4 judge grades 1–10 per turn "
+    description = (f"MT Bench, {len(items)} of {len(questions)} two-turn questions "
+                   f"({_dropped(len(questions) - len(items), listed, 'questions with contaminated prompts')}). "
+                   "Scores: GPT-4 judge grades 1–10 per turn "
                    "(single-answer grading); responses recovered from the judge prompts; references (maths, "
                    "reasoning, coding) from instructlab/eval.")
     return _set("mt_bench", "grade-1-10", description, items)

@@ -1,4 +1,4 @@
-"""Finding suites: the sets bundled in the package, a set file, or a RouteLLM-layout folder."""
+"""Finding suites: the sets bundled in the package, a set file, or a RouteLLM, ZeroEval or MMLU-Pro folder."""
 
 from __future__ import annotations
 
@@ -7,19 +7,28 @@ from importlib import resources
 from pathlib import Path
 
 from persona_lab.bench._format import BenchmarkSet, read_benchmark_set
+from persona_lab.bench._mmlu_pro import convert_mmlu_pro, is_mmlu_pro_layout
 from persona_lab.bench._routellm import convert_routellm, is_routellm_layout
+from persona_lab.bench._zeroeval import convert_zeroeval, is_zeroeval_layout
 from persona_lab.core import BenchmarkFormatError
 
-__all__ = ["BUNDLED_SUITES", "bundled_suite_path", "load_suite", "load_suites"]
+__all__ = ["BUNDLED_SUITES", "THREE_TIER_SUITES", "bundled_suite_path", "load_suite", "load_suites"]
 
 BUNDLED_SUITES = ("gsm8k", "mmlu", "mt_bench")
-"""The sets shipped in ``persona_lab/data/benchmarks`` (converted from RouteLLM's evaluation data)."""
+"""The two-model sets shipped in ``persona_lab/data/benchmarks`` (from RouteLLM's evaluation data):
+the default suites of ``compare`` and ``persona-lab bench``."""
+
+THREE_TIER_SUITES = ("zeroeval_gsm8k", "zeroeval_crux", "mmlu_pro")
+"""The multi-model sets shipped alongside (ZeroEval: 11 models, MMLU-Pro: 9), each with a default
+small/mid/frontier mapping; ``persona-lab bench --preset three-tier`` runs them."""
+
+_ALL_BUNDLED = BUNDLED_SUITES + THREE_TIER_SUITES
 
 
 def bundled_suite_path(name: str) -> Path:
-    """Path of a bundled set (``gsm8k``, ``mmlu``, ``mt_bench``)."""
-    if name not in BUNDLED_SUITES:
-        raise BenchmarkFormatError(f"no bundled suite {name!r} (bundled: {', '.join(BUNDLED_SUITES)})",
+    """Path of a bundled set (:data:`BUNDLED_SUITES` and :data:`THREE_TIER_SUITES`)."""
+    if name not in _ALL_BUNDLED:
+        raise BenchmarkFormatError(f"no bundled suite {name!r} (bundled: {', '.join(_ALL_BUNDLED)})",
                                    source=name)
     path = Path(str(resources.files("persona_lab") / "data" / "benchmarks" / f"{name}.jsonl.gz"))
     if not path.exists():
@@ -31,9 +40,10 @@ def bundled_suite_path(name: str) -> Path:
 
 def load_suites(spec: str | Path | BenchmarkSet | Iterable[str | Path | BenchmarkSet] | None = None,
                 ) -> list[BenchmarkSet]:
-    """Sets named by ``spec``: a bundled name, a set file, a RouteLLM folder, or several of those.
+    """Sets named by ``spec``: a bundled name, a set file, a RouteLLM, ZeroEval (``result_dirs/<task>``)
+    or MMLU-Pro (model output files) folder, or several of those.
 
-    ``None`` means every bundled suite.
+    ``None`` means the bundled two-model suites (:data:`BUNDLED_SUITES`).
     """
     if spec is None:
         return [read_benchmark_set(bundled_suite_path(name)) for name in BUNDLED_SUITES]
@@ -45,21 +55,30 @@ def load_suites(spec: str | Path | BenchmarkSet | Iterable[str | Path | Benchmar
     for one in specs:
         if isinstance(one, BenchmarkSet):
             result.append(one)
-        elif isinstance(one, str) and one in BUNDLED_SUITES and not Path(one).exists():
+        elif isinstance(one, str) and one in _ALL_BUNDLED and not Path(one).exists():
             result.append(read_benchmark_set(bundled_suite_path(one)))
         else:
             path = Path(one)
             if path.is_dir():
-                if not is_routellm_layout(path):
-                    raise BenchmarkFormatError(f"{path}: a folder must use RouteLLM's evals layout "
-                                               "(gsm8k/, mmlu/, mt_bench/)", source=str(path))
-                result.extend(convert_routellm(path))
+                result.extend(_convert_folder(path))
             elif path.exists():
                 result.append(read_benchmark_set(path))
             else:
                 raise BenchmarkFormatError(f"{one}: no such suite file, folder or bundled suite "
-                                           f"(bundled: {', '.join(BUNDLED_SUITES)})", source=str(one))
+                                           f"(bundled: {', '.join(_ALL_BUNDLED)})", source=str(one))
     return result
+
+
+def _convert_folder(path: Path) -> list[BenchmarkSet]:
+    if is_routellm_layout(path):
+        return convert_routellm(path)
+    if is_zeroeval_layout(path):
+        return convert_zeroeval(path)
+    if is_mmlu_pro_layout(path):
+        return [convert_mmlu_pro(path)]
+    raise BenchmarkFormatError(f"{path}: a folder must use RouteLLM's evals layout (gsm8k/, mmlu/, mt_bench/), "
+                               "ZeroEval's result_dirs/<task> layout (gsm/ or crux/ with <model>.json files) or "
+                               "hold MMLU-Pro model output files", source=str(path))
 
 
 def load_suite(spec: str | Path | BenchmarkSet) -> BenchmarkSet:

@@ -23,6 +23,8 @@ examples:
   persona-lab bench --suite gsm8k --router knn --router random
   persona-lab bench --suite my_set.jsonl --no-cv     your own set (docs/benchmark-format.md)
   persona-lab bench --suite ../shared/data/routellm  a RouteLLM evals folder, converted on the fly
+  persona-lab bench --preset three-tier              the multi-model sets, small/mid/frontier (docs/three-tier.md)
+  persona-lab bench --suite ZeroEval/result_dirs/gsm --tiers small=gemma-2-9b-it,frontier=gpt-4o-2024-08-06
   persona-lab bench --live --suite gsm8k --limit 50 --router heuristic --rate-limit openai=2
   persona-lab bench --live --resume runs/20250101-120000 --suite gsm8k --limit 50 --router heuristic
 """
@@ -39,6 +41,12 @@ def add_bench_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--suite", action="append", metavar="NAME|PATH",
                         help="a bundled suite (gsm8k, mmlu, mt_bench), a set file (.jsonl/.jsonl.gz) or a RouteLLM "
                              "evals folder; repeat for several (default: every bundled suite)")
+    parser.add_argument("--preset", choices=("default", "three-tier"), default=None,
+                        help="suite preset: default = the two-model sets (gsm8k, mmlu, mt_bench); three-tier = "
+                             "zeroeval_gsm8k, zeroeval_crux, mmlu_pro with their default small/mid/frontier models")
+    parser.add_argument("--tiers", metavar="TIER=MODEL,…",
+                        help="which recorded model plays which tier, e.g. small=A,mid=B,frontier=C (for sets that "
+                             "record more models than tiers; default: each set's documented mapping)")
     parser.add_argument("--router", action="append", metavar="NAME",
                         help="a router label (see --list-routers) or module:Class built with no arguments; "
                              "repeat for several (default: every router)")
@@ -152,13 +160,22 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 1
 
 
+def _suite_specs(args: argparse.Namespace) -> list[str] | None:
+    """The suites to load: ``--suite`` values, plus a ``--preset``'s (None = the default bundled ones)."""
+    from persona_lab.bench import BUNDLED_SUITES, THREE_TIER_SUITES
+
+    preset = {"default": list(BUNDLED_SUITES), "three-tier": list(THREE_TIER_SUITES)}.get(args.preset or "", [])
+    specs = [*(args.suite or []), *preset]
+    return specs or None
+
+
 def _run_replay(args: argparse.Namespace) -> int:
     import time
 
-    from persona_lab.bench import compare, default_jobs, load_suites
+    from persona_lab.bench import compare, default_jobs, load_suites, resolve_tiers
 
     started = time.perf_counter()
-    suites = load_suites(args.suite)
+    suites = [resolve_tiers(s, args.tiers) for s in load_suites(_suite_specs(args))]
     if args.limit is not None:
         suites = [s.head(args.limit) for s in suites]
     texts = [t for s in suites for i in s.items for t in i.turns]
@@ -185,7 +202,7 @@ def _run_live(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
-    from persona_lab.bench import UnitTable, is_learned, load_suites, run_live
+    from persona_lab.bench import UnitTable, is_learned, load_suites, resolve_tiers, run_live
     from persona_lab.logs import turn_logs_to_frame
     from persona_lab.metrics import summarize_turns
     from persona_lab.tiers import TierRegistry
@@ -196,7 +213,7 @@ def _run_live(args: argparse.Namespace) -> int:
                          "PERSONA_FRONTIER_*); a local OpenAI-compatible server: PERSONA_PROVIDER="
                          "openai-compatible PERSONA_BASE_URL=http://127.0.0.1:8080/v1 PERSONA_MODEL=…")
     _err("live tiers:\n" + tiers.describe())
-    suites = load_suites(args.suite)
+    suites = [resolve_tiers(s, args.tiers) for s in load_suites(_suite_specs(args))]
     run_dir = Path(args.resume) if args.resume else _run_dir(args.out)
     path = run_dir / "turn_logs.jsonl"
     if not args.router:

@@ -22,6 +22,7 @@ from persona_lab.core._backend import (
     fold_stream,
 )
 from persona_lab.core._clock import Clock, SystemClock
+from persona_lab.core._display import TIER_COLOURS, USD_HOVER, USD_TICKFORMAT, FileLink, FileLinks, format_usd
 from persona_lab.core._errors import (
     AllTiersFailed,
     AuthFailed,
@@ -92,9 +93,12 @@ from persona_lab.core._types import Feature
 
 __all__ = [
     "MESSAGE_OVERHEAD_TOKENS",
+    "TIER_COLOURS",
     "TIER_NAMES",
     "TIER_RANK",
     "TURN_LOG_SCHEMA_VERSION",
+    "USD_HOVER",
+    "USD_TICKFORMAT",
     "AllTiersFailed",
     "AskingUser",
     "Attempt",
@@ -115,6 +119,8 @@ __all__ = [
     "ErrorOccurred",
     "EscalatingRouter",
     "Feature",
+    "FileLink",
+    "FileLinks",
     "Finished",
     "LogSchemaError",
     "LoopError",
@@ -168,6 +174,7 @@ __all__ = [
     "event_from_dict",
     "fallback_order",
     "fold_stream",
+    "format_usd",
     "nearest_tier",
     "router_name",
     "run_sync",

@@ -108,7 +108,8 @@ class TierNotConfigured(TierError):
 
 
 class ProviderError(TierError):
-    """A provider call failed. ``retryable`` says whether another attempt may succeed."""
+    """A provider call failed. ``retryable`` says whether another attempt may succeed;
+    ``retry_after_s`` is the wait the provider asked for (its ``Retry-After``), if any."""
 
     code = "persona_lab.tier.provider"
 
@@ -122,6 +123,7 @@ class ProviderError(TierError):
         attempt: int | None = None,
         status_code: int | None = None,
         retryable: bool = True,
+        retry_after_s: float | None = None,
     ):
         super().__init__(message)
         self.provider = provider
@@ -130,6 +132,7 @@ class ProviderError(TierError):
         self.attempt = attempt
         self.status_code = status_code
         self.retryable = retryable
+        self.retry_after_s = retry_after_s
 
 
 class RateLimited(ProviderError):

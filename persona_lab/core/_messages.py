@@ -212,6 +212,9 @@ class Conversation:
     summary: str = ""
     summarized_turns: int = 0
     cost_usd: float = 0.0
+    turn_logs: list[Any] = field(default_factory=list, repr=False, compare=False)
+    """The turn logs the loop wrote for this conversation, failed turns included (in memory only:
+    ``to_dict`` leaves them out). ``turn_logs_to_frame(conversation)`` reads them."""
 
     @property
     def turn_count(self) -> int:

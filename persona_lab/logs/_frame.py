@@ -47,7 +47,7 @@ _SCORE_COLUMNS = ("score",)
 
 _COLUMNS: list[tuple[str, str, str]] = [
     ("conversation_id", "string", "conversation (or agent run's conversation) id"),
-    ("turn_index", "Int64", "0, 1, 2… within the conversation"),
+    ("turn_index", "Int64", "0, 1, 2… within the conversation (the ``turn`` column numbers from 1)"),
     ("timestamp", "datetime64[ns, UTC]", "when the turn started"),
     ("kind", "string", "chat or agent_step"),
     ("user_text", "string", "the user's message (agent steps: the task), cut to 4,000 characters"),
@@ -102,10 +102,13 @@ TURN_LOG_COLUMNS: tuple[Column, ...] = (
 """Every column of :func:`turn_logs_to_frame`, with its dtype and meaning."""
 
 
-def turn_logs_to_frame(source: Iterable[TurnLog] | str | Path) -> pd.DataFrame:
-    """Turn logs (records, a writer, or a JSONL path) as a DataFrame, one row per turn.
+def turn_logs_to_frame(source: Iterable[TurnLog] | str | Path | Any) -> pd.DataFrame:
+    """Turn logs as a DataFrame, one row per turn.
 
-    Columns are :data:`TURN_LOG_COLUMNS`, then ``cumulative_cost_usd`` (running total of
+    ``source``: records, a writer, a JSONL path, or anything keeping ``turn_logs`` (a
+    ``ConversationLoop`` with its default writer, a ``Conversation``, a ``Run``, a chat or run widget).
+    Columns are :data:`TURN_LOG_COLUMNS`, then ``turn`` (the turn number from 1, as tables and
+    charts show it: ``turn_index + 1``) and ``cumulative_cost_usd`` (running total of
     ``total_cost_usd`` within each conversation, unknown costs counted as 0), then a
     ``label_<k>`` / ``score_<k>`` column for every other label and score the records carry.
     """
@@ -115,6 +118,8 @@ def turn_logs_to_frame(source: Iterable[TurnLog] | str | Path) -> pd.DataFrame:
         from persona_lab.logs._writers import read_turn_logs
 
         records = read_turn_logs(source)
+    elif hasattr(source, "turn_logs"):
+        records = list(source.turn_logs)
     else:
         records = list(source)
     data = {c.name: [c.get(r) for r in records] for c in TURN_LOG_COLUMNS}
@@ -124,6 +129,7 @@ def turn_logs_to_frame(source: Iterable[TurnLog] | str | Path) -> pd.DataFrame:
             frame[c.name] = pd.to_datetime(frame[c.name], utc=True, format="ISO8601")
         else:
             frame[c.name] = frame[c.name].astype(c.dtype)  # type: ignore[call-overload]
+    frame["turn"] = (frame["turn_index"] + 1).astype("Int64")
     costs = frame["total_cost_usd"].fillna(0.0)
     frame["cumulative_cost_usd"] = costs.groupby(frame["conversation_id"], sort=False).cumsum().astype("float64")
     extra_labels = sorted({k for r in records for k in r.labels} - set(_LABEL_COLUMNS))

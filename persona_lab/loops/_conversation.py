@@ -65,6 +65,19 @@ class TurnLogSink(Protocol):
     def write(self, record: TurnLog) -> None: ...
 
 
+class KeptTurnLogs:
+    """The default sink: keeps every turn log in ``records`` (like ``logs.InMemoryTurnLogWriter``)."""
+
+    def __init__(self) -> None:
+        self.records: list[TurnLog] = []
+
+    def __repr__(self) -> str:
+        return f"KeptTurnLogs({len(self.records)} records)"
+
+    def write(self, record: TurnLog) -> None:
+        self.records.append(record)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TurnResult:
     """What the sync helper returns: the answer, its turn log and every event."""
@@ -102,7 +115,9 @@ class ConversationLoop:
     toolbox:
         Tools; only those on the persona's allow-list are offered.
     writer:
-        Receives each finished turn log (e.g. ``JsonlTurnLogWriter``).
+        Receives each finished turn log (e.g. ``JsonlTurnLogWriter``). By default the loop keeps
+        them in memory: ``loop.turn_logs``, ``turn_logs_to_frame(loop)``; each conversation also
+        keeps its own (``conversation.turn_logs``).
     clock:
         Time source for latencies and timestamps.
     """
@@ -129,7 +144,7 @@ class ConversationLoop:
             seed_persona_memories(memory, persona)
         self.memory = memory
         self.toolbox = (toolbox or Toolbox()).allowed(persona.tools)
-        self.writer = writer
+        self.writer: TurnLogSink = writer if writer is not None else KeptTurnLogs()
         self.clock = clock or SystemClock()
         self.compactor = compactor or HistoryCompactor()
         self.memory_k = memory_k
@@ -138,6 +153,17 @@ class ConversationLoop:
         self._persona_block = persona.system_prompt()
         self._persona_tokens = estimate_tokens(self._persona_block)
         self._router_name = router_name(self.router)
+
+    @property
+    def turn_logs(self) -> list[TurnLog]:
+        """Every turn log this loop wrote, when it keeps them (the default writer, or one with ``records``)."""
+        records = getattr(self.writer, "records", None)
+        if records is None:
+            raise UsageError(
+                f"this loop writes its turn logs to {self.writer!r} and keeps none; read them from there "
+                "(turn_logs_to_frame(path) for a JSONL file), or use conversation.turn_logs"
+            )
+        return list(records)
 
     def __repr__(self) -> str:
         return f"ConversationLoop(persona={self.persona.id!r}, tiers={self.tiers!r}, router={self.router!r})"
@@ -252,8 +278,8 @@ class ConversationLoop:
         )
         if error is None:
             self._commit(conversation, index, state, turn_log, answer)
-        if self.writer is not None:
-            self.writer.write(turn_log)
+        conversation.turn_logs.append(turn_log)
+        self.writer.write(turn_log)
         if error is not None:
             yield ErrorOccurred(id=cid, index=index, error_type=type(error).__name__, message=str(error))
             yield TurnDone(id=cid, index=index, turn_log=turn_log, answer="")

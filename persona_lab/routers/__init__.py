@@ -9,9 +9,23 @@ from __future__ import annotations
 import importlib
 import typing
 
+from persona_lab.core import EscalatingRouter, Router, RoutingContext, RoutingDecision, Verdict, router_name
+from persona_lab.routers._agreement import AgreementVerifier
+from persona_lab.routers._answer_verifiers import (
+    HEDGE_PATTERNS,
+    AnswerScore,
+    AnswerVerifier,
+    ArithmeticVerifier,
+    FinalAnswerVerifier,
+    ParseVerifier,
+    RefusalVerifier,
+    requested_form,
+)
+from persona_lab.routers._arithmetic_check import ArithmeticStatement, arithmetic_statements
 from persona_lab.routers._cascade import CascadeRouter
 from persona_lab.routers._constraint import DEFAULT_CAPABILITIES, ConstraintRouter
 from persona_lab.routers._difficulty import Difficulty, estimate_difficulty
+from persona_lab.routers._final_answer import final_answer, normalize_answer
 from persona_lab.routers._fixed import FixedRouter
 from persona_lab.routers._heuristic import HeuristicRouter
 from persona_lab.routers._oracle import OracleRouter
@@ -39,6 +53,10 @@ _LAZY: dict[str, str] = {
     "HashingEmbedder": "persona_lab.routers._embedders",
     "KNNRouter": "persona_lab.routers._knn",
     "LearnedRouter": "persona_lab.routers._learned",
+    "LearnedVerifier": "persona_lab.routers._learned_verifier",
+    "PROMPT_FEATURES": "persona_lab.routers._prompt_features",
+    "PromptFeatureEmbedder": "persona_lab.routers._prompt_features",
+    "prompt_features": "persona_lab.routers._prompt_features",
     "MatrixFactorizationRouter": "persona_lab.routers._mf",
     "TfidfEmbedder": "persona_lab.routers._embedders",
     "outcomes_from_turn_logs": "persona_lab.routers._training_frame",
@@ -46,33 +64,56 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_CAPABILITIES",
+    "HEDGE_PATTERNS",
     "IDENTITY_PATTERNS",
     "JUDGE_INSTRUCTIONS",
+    "PROMPT_FEATURES",
     "REASONING_PATTERNS",
     "REFUSAL_PATTERNS",
     "SAFETY_PATTERNS",
     "SMALL_TALK_WORDS",
+    "AgreementVerifier",
+    "AnswerScore",
+    "AnswerVerifier",
+    "ArithmeticStatement",
+    "ArithmeticVerifier",
     "CascadeRouter",
     "Check",
     "ClassifierRouter",
     "ConfidenceVerifier",
     "ConstraintRouter",
     "Difficulty",
+    "EscalatingRouter",
+    "FinalAnswerVerifier",
     "FixedRouter",
     "HashingEmbedder",
     "HeuristicRouter",
     "JudgeVerifier",
     "KNNRouter",
     "LearnedRouter",
+    "LearnedVerifier",
     "MatrixFactorizationRouter",
     "OracleRouter",
+    "ParseVerifier",
+    "PromptFeatureEmbedder",
     "RandomRouter",
+    "RefusalVerifier",
+    "Router",
+    "RoutingContext",
+    "RoutingDecision",
     "RuleVerifier",
     "StickyRouter",
     "TfidfEmbedder",
+    "Verdict",
     "Verifier",
+    "arithmetic_statements",
     "estimate_difficulty",
+    "final_answer",
+    "normalize_answer",
     "outcomes_from_turn_logs",
+    "prompt_features",
+    "requested_form",
+    "router_name",
     "stated_confidence",
 ]
 
@@ -95,5 +136,7 @@ if typing.TYPE_CHECKING:
     from persona_lab.routers._embedders import HashingEmbedder, TfidfEmbedder
     from persona_lab.routers._knn import KNNRouter
     from persona_lab.routers._learned import LearnedRouter
+    from persona_lab.routers._learned_verifier import LearnedVerifier
     from persona_lab.routers._mf import MatrixFactorizationRouter
+    from persona_lab.routers._prompt_features import PROMPT_FEATURES, PromptFeatureEmbedder, prompt_features
     from persona_lab.routers._training_frame import outcomes_from_turn_logs

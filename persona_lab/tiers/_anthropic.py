@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from persona_lab.core import (
@@ -18,7 +18,8 @@ from persona_lab.core import (
     Usage,
 )
 from persona_lab.tiers._config import ModelConfig
-from persona_lab.tiers._stream_errors import cut_off_error, redact_keys
+from persona_lab.tiers._deadline import bounded_stream, retry_after_s
+from persona_lab.tiers._stream_errors import ProviderFault, cut_off_error, redact_keys, redacted_cause
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -82,7 +83,12 @@ _STREAM_ERROR_STATUS = {
 
 
 class AnthropicBackend:
-    """Streams Messages through ``AsyncAnthropic``; SDK errors become persona-lab errors."""
+    """Streams Messages through ``AsyncAnthropic``; SDK errors become persona-lab errors.
+
+    The SDK's own retries are off (it would wait out any ``Retry-After``, up to weeks):
+    :func:`bounded_stream` retries within ``config.deadline_s``. An injected ``client`` keeps its
+    own retry and timeout settings.
+    """
 
     def __init__(self, config: ModelConfig, *, client: AsyncAnthropic | None = None):
         self.name = "anthropic"
@@ -100,7 +106,7 @@ class AnthropicBackend:
             self._client = AsyncAnthropic(
                 api_key=key,
                 base_url=self._config.base_url,
-                max_retries=self._config.max_retries,
+                max_retries=0,  # retries, Retry-After and the deadline are bounded_stream's
                 timeout=self._config.timeout_s,
             )
         return self._client
@@ -127,8 +133,14 @@ class AnthropicBackend:
             params["tool_choice"] = _tool_choice(request.tool_choice)
         return params
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Stream the answer with bounded waits (timeout, retries, deadline: see ``_deadline``)."""
+        return bounded_stream(self._config, lambda: self._attempt(request))
+
+    async def _attempt(self, request: ChatRequest) -> AsyncGenerator[Chunk | None, None]:
+        """One HTTP attempt; ``None`` for events without answer text (pings, thinking, starts)."""
         started = False
+        failure: tuple[ProviderError, ProviderFault] | None = None
         try:
             events = await self._get_client().messages.create(**self._params(request))
             input_tokens: int | None = None
@@ -137,38 +149,47 @@ class AnthropicBackend:
             finish: str | None = None
             model: str | None = None
             tool_blocks: dict[int, bool] = {}  # tool_use block index -> any argument text seen
-            async for event in events:
-                kind = event.type
-                if kind == "message_start":
-                    model = event.message.model
-                    input_tokens = event.message.usage.input_tokens
-                    cache_read = getattr(event.message.usage, "cache_read_input_tokens", None)
-                elif kind == "content_block_start" and event.content_block.type == "tool_use":
-                    started = True
-                    block = event.content_block
-                    tool_blocks[event.index] = False
-                    yield Chunk(
-                        tool_calls=(ToolCallDelta(index=event.index, id=block.id, name=block.name, arguments=""),),
-                    )
-                elif kind == "content_block_delta":
-                    started = True
-                    if event.delta.type == "text_delta":
-                        yield Chunk(delta=event.delta.text)
-                    elif event.delta.type == "input_json_delta":
-                        if event.delta.partial_json:
-                            tool_blocks[event.index] = True
-                        yield Chunk(tool_calls=(ToolCallDelta(index=event.index, arguments=event.delta.partial_json),))
-                elif kind == "content_block_stop" and tool_blocks.get(event.index) is False:
-                    # a tool called without arguments streams no JSON at all; arguments are JSON text
-                    yield Chunk(tool_calls=(ToolCallDelta(index=event.index, arguments="{}"),))
-                elif kind == "message_delta":
-                    finish = event.delta.stop_reason or finish
-                    output_tokens = event.usage.output_tokens
-                    # message_delta's counts are cumulative, so they supersede message_start's
-                    if event.usage.input_tokens is not None:
-                        input_tokens = event.usage.input_tokens
-                    if event.usage.cache_read_input_tokens is not None:
-                        cache_read = event.usage.cache_read_input_tokens
+            async with events:
+                async for event in events:
+                    kind = event.type
+                    if kind == "message_start":
+                        model = event.message.model
+                        input_tokens = event.message.usage.input_tokens
+                        cache_read = getattr(event.message.usage, "cache_read_input_tokens", None)
+                    elif kind == "content_block_start" and event.content_block.type == "tool_use":
+                        started = True
+                        block = event.content_block
+                        tool_blocks[event.index] = False
+                        yield Chunk(
+                            tool_calls=(ToolCallDelta(index=event.index, id=block.id, name=block.name, arguments=""),),
+                        )
+                        continue
+                    elif kind == "content_block_delta":
+                        if event.delta.type == "text_delta":
+                            started = True
+                            yield Chunk(delta=event.delta.text)
+                            continue
+                        if event.delta.type == "input_json_delta":
+                            started = True
+                            if event.delta.partial_json:
+                                tool_blocks[event.index] = True
+                            yield Chunk(
+                                tool_calls=(ToolCallDelta(index=event.index, arguments=event.delta.partial_json),),
+                            )
+                            continue
+                    elif kind == "content_block_stop" and tool_blocks.get(event.index) is False:
+                        # a tool called without arguments streams no JSON at all; arguments are JSON text
+                        yield Chunk(tool_calls=(ToolCallDelta(index=event.index, arguments="{}"),))
+                        continue
+                    elif kind == "message_delta":
+                        finish = event.delta.stop_reason or finish
+                        output_tokens = event.usage.output_tokens
+                        # message_delta's counts are cumulative, so they supersede message_start's
+                        if event.usage.input_tokens is not None:
+                            input_tokens = event.usage.input_tokens
+                        if event.usage.cache_read_input_tokens is not None:
+                            cache_read = event.usage.cache_read_input_tokens
+                    yield None
             if finish is None:
                 # The SDK ends quietly when the connection closes before message_delta: a cut-off answer.
                 raise cut_off_error(self._config, started=started, stop_field="stop_reason")
@@ -177,7 +198,9 @@ class AnthropicBackend:
         except PersonaLabError:
             raise
         except Exception as exc:
-            raise self.classify(exc, started=started) from exc
+            failure = (self.classify(exc, started=started), redacted_cause(exc, self._config, self._client))
+        if failure is not None:  # raised outside the handler: the SDK exception is not even the context
+            raise failure[0] from failure[1]
 
     def classify(self, exc: Exception, *, started: bool = False) -> ProviderError:
         """Translate an SDK exception; nothing from ``anthropic`` leaves this module."""
@@ -192,16 +215,22 @@ class AnthropicBackend:
             return ProviderTimeout(text, **common)
         if isinstance(exc, anthropic.APIStatusError):
             status = exc.status_code
+            wait: float | None = None
             if status < 400:  # an error event inside a 200 stream
                 status = _STREAM_ERROR_STATUS.get(str(exc.type), 500)
+            else:
+                wait = retry_after_s(exc.response.headers)
             if status == 429:
-                return RateLimited(text, status_code=429, **common)
+                return RateLimited(text, status_code=429, retry_after_s=wait, **common)
             if status in (401, 403):
                 return AuthFailed(text, status_code=status, retryable=False, **common)
-            return ProviderError(text, status_code=status, retryable=status >= 500, **common)
+            retryable = status >= 500 or status in (408, 409)
+            return ProviderError(text, status_code=status, retryable=retryable, retry_after_s=wait, **common)
         return ProviderError(text, **common)
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,12 @@ class ModelConfig:
     ``price`` overrides the bundled price list; ``usd_per_hour`` prices a local model by compute
     time instead of tokens. ``backend`` injects a ready backend (tests, replays) instead of
     building one for ``provider``.
+
+    Bounded waits (docs/reliability.md): ``timeout_s`` is one HTTP attempt's connect/read timeout
+    and a running stream's idle timeout; ``max_retries`` more attempts follow a retryable failure
+    before any answer text; ``deadline_s`` bounds everything before the answer starts (attempts,
+    backoff starting at ``backoff_s``, ``Retry-After`` waits), so a provider fault costs at most
+    ``deadline_s`` before the next tier is tried.
     """
 
     provider: str
@@ -66,13 +73,23 @@ class ModelConfig:
     price: Price | None = None
     usd_per_hour: float | None = None
     max_retries: int = 2
-    timeout_s: float = 60.0
+    timeout_s: float = 10.0
+    deadline_s: float = 25.0
+    backoff_s: float = 0.5
     latency_s: float | None = None
     backend: Backend | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.api_key, str):
             object.__setattr__(self, "api_key", Secret(self.api_key))
+        for name in ("timeout_s", "deadline_s", "backoff_s"):
+            value = getattr(self, name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{self.ref}: {name} must be a positive number of seconds, got {value!r}")
+        retries = self.max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"{self.ref}: max_retries must be a whole number, 0 or more, got {retries!r}")
         if self.context_window <= self.max_output_tokens:
             raise ValueError(
                 f"{self.provider}/{self.model}: context_window ({self.context_window}) must exceed "

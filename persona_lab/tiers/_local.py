@@ -248,6 +248,9 @@ class LocalModelServer:
             "supports_tools": True,
             "usd_per_hour": local_usd_per_hour() if self.usd_per_hour is None else self.usd_per_hour,
             "max_retries": 0,
+            # a CPU model reads a long prompt for a while before its first token
+            "timeout_s": 120.0,
+            "deadline_s": 180.0,
         }
         values.update(overrides)
         return ModelConfig(**values)

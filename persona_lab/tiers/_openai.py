@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,7 +21,8 @@ from persona_lab.core import (
     Usage,
 )
 from persona_lab.tiers._config import ModelConfig
-from persona_lab.tiers._stream_errors import cut_off_error, redact_keys
+from persona_lab.tiers._deadline import bounded_stream, retry_after_s
+from persona_lab.tiers._stream_errors import ProviderFault, cut_off_error, redact_keys, redacted_cause
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -71,7 +72,11 @@ def _compatible_messages(request: ChatRequest, base_url: str | None) -> list[dic
 
 
 class OpenAIBackend:
-    """Streams Chat Completions through ``AsyncOpenAI``; SDK errors become persona-lab errors."""
+    """Streams Chat Completions through ``AsyncOpenAI``; SDK errors become persona-lab errors.
+
+    The SDK's own retries are off: :func:`bounded_stream` retries within ``config.deadline_s``.
+    An injected ``client`` keeps its own retry and timeout settings.
+    """
 
     def __init__(self, config: ModelConfig, *, client: AsyncOpenAI | None = None):
         self.name = "openai"
@@ -89,7 +94,7 @@ class OpenAIBackend:
             self._client = AsyncOpenAI(
                 api_key=key or ("not-needed" if self._config.base_url else None),
                 base_url=self._config.base_url,
-                max_retries=self._config.max_retries,
+                max_retries=0,  # retries, Retry-After and the deadline are bounded_stream's
                 timeout=self._config.timeout_s,
             )
         return self._client
@@ -121,38 +126,48 @@ class OpenAIBackend:
                 params["tool_choice"] = {"type": "function", "function": {"name": request.tool_choice}}
         return params
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Stream the answer with bounded waits (timeout, retries, deadline: see ``_deadline``)."""
+        return bounded_stream(self._config, lambda: self._attempt(request))
+
+    async def _attempt(self, request: ChatRequest) -> AsyncGenerator[Chunk | None, None]:
+        """One HTTP attempt; ``None`` for events without answer text (they show the stream is alive)."""
         started = False
+        failure: tuple[ProviderError, ProviderFault] | None = None
         try:
             response = await self._get_client().chat.completions.create(**self._params(request))
             usage: Usage | None = None
             finish: str | None = None
             model: str | None = None
-            async for event in response:
-                model = getattr(event, "model", None) or model
-                if event.usage is not None:
-                    details = getattr(event.usage, "prompt_tokens_details", None)
-                    usage = Usage(
-                        input_tokens=event.usage.prompt_tokens,
-                        output_tokens=event.usage.completion_tokens,
-                        cache_read_input_tokens=getattr(details, "cached_tokens", None),
-                    )
-                for choice in event.choices or ():
-                    delta = choice.delta
-                    finish = choice.finish_reason or finish
-                    calls = tuple(
-                        ToolCallDelta(
-                            index=tc.index,
-                            id=tc.id,
-                            name=tc.function.name if tc.function else None,
-                            arguments=(tc.function.arguments or "") if tc.function else "",
+            async with response:
+                async for event in response:
+                    model = getattr(event, "model", None) or model
+                    if event.usage is not None:
+                        details = getattr(event.usage, "prompt_tokens_details", None)
+                        usage = Usage(
+                            input_tokens=event.usage.prompt_tokens,
+                            output_tokens=event.usage.completion_tokens,
+                            cache_read_input_tokens=getattr(details, "cached_tokens", None),
                         )
-                        for tc in (delta.tool_calls or ()) if delta is not None
-                    ) if delta is not None else ()
-                    text = (delta.content or "") if delta is not None else ""
-                    if text or calls:
-                        started = True
-                        yield Chunk(delta=text, tool_calls=calls)
+                    produced = False
+                    for choice in event.choices or ():
+                        delta = choice.delta
+                        finish = choice.finish_reason or finish
+                        calls = tuple(
+                            ToolCallDelta(
+                                index=tc.index,
+                                id=tc.id,
+                                name=tc.function.name if tc.function else None,
+                                arguments=(tc.function.arguments or "") if tc.function else "",
+                            )
+                            for tc in (delta.tool_calls or ()) if delta is not None
+                        ) if delta is not None else ()
+                        text = (delta.content or "") if delta is not None else ""
+                        if text or calls:
+                            started = produced = True
+                            yield Chunk(delta=text, tool_calls=calls)
+                    if not produced:
+                        yield None
             if finish is None:
                 # The SDK ends quietly when the connection closes before [DONE]: a cut-off answer.
                 raise cut_off_error(self._config, started=started, stop_field="finish_reason")
@@ -160,7 +175,9 @@ class OpenAIBackend:
         except PersonaLabError:
             raise
         except Exception as exc:
-            raise self.classify(exc, started=started) from exc
+            failure = (self.classify(exc, started=started), redacted_cause(exc, self._config, self._client))
+        if failure is not None:  # raised outside the handler: the SDK exception is not even the context
+            raise failure[0] from failure[1]
 
     def classify(self, exc: Exception, *, started: bool = False) -> ProviderError:
         """Translate an SDK exception; nothing from ``openai`` leaves this module."""
@@ -172,13 +189,20 @@ class OpenAIBackend:
         if started:
             return StreamInterrupted(f"stream broke part-way: {text}", **common)
         if isinstance(exc, openai.RateLimitError):
-            return RateLimited(text, status_code=429, **common)
+            return RateLimited(text, status_code=429, retry_after_s=retry_after_s(exc.response.headers), **common)
         if isinstance(exc, openai.APITimeoutError):
             return ProviderTimeout(text, **common)
         if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
             return AuthFailed(text, status_code=exc.status_code, retryable=False, **common)
         if isinstance(exc, openai.APIStatusError):
-            return ProviderError(text, status_code=exc.status_code, retryable=exc.status_code >= 500, **common)
+            status = exc.status_code
+            return ProviderError(
+                text,
+                status_code=status,
+                retryable=status >= 500 or status in (408, 409),
+                retry_after_s=retry_after_s(exc.response.headers),
+                **common,
+            )
         return ProviderError(text, **common)
 
     async def aclose(self) -> None:

@@ -21,6 +21,7 @@ logger = logging.getLogger("persona_lab.tiers")
 PriceSource = Literal["override", "genai-prices", "compute-time", "recorded", "unknown"]
 
 _GENAI_PROVIDERS = {"openai": "openai", "anthropic": "anthropic"}
+_PROBE_TOKENS = 1_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,8 +97,10 @@ def _lookup(config: ModelConfig) -> Price | None:
         from genai_prices import Usage as GUsage
         from genai_prices import calc_price
 
+        # priced at a typical request size: tiered prices (Gemini 1.5: double above 128k prompt
+        # tokens) must give the base tier, not the price of a 1M-token prompt
         result = calc_price(
-            GUsage(input_tokens=1_000_000, output_tokens=1_000_000),
+            GUsage(input_tokens=_PROBE_TOKENS, output_tokens=_PROBE_TOKENS),
             model_ref=config.model,
             provider_id=_GENAI_PROVIDERS.get(config.provider),
         )
@@ -109,7 +112,8 @@ def _lookup(config: ModelConfig) -> Price | None:
         return None
     mp = result.model_price
     inp, out = _as_float(mp.input_mtok), _as_float(mp.output_mtok)
-    if inp is None or out is None:  # tiered prices: fall back to the 1M-token figure
-        inp = float(result.input_price)
-        out = float(result.output_price)
+    if inp is None or out is None:  # tiered prices: the per-token price of a typical request
+        scale = 1_000_000 / _PROBE_TOKENS
+        inp = float(result.input_price) * scale
+        out = float(result.output_price) * scale
     return Price(inp, out, _as_float(mp.cache_read_mtok))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import types
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from persona_lab.core import TIER_NAMES, Backend, ConfigError, TierInfo, TierNotConfigured, check_tier, fallback_order
 from persona_lab.tiers._config import ModelConfig, Price, Secret, TierConfig
@@ -244,6 +246,26 @@ def _number(env: Mapping[str, str], tier: str, key: str, kind: type[float] | typ
         raise ConfigError(f"{var}={raw!r} is not a valid {kind.__name__}") from None
 
 
+def _waits(env: Mapping[str, str], tier: str) -> dict[str, Any]:
+    """``TIMEOUT``, ``MAX_RETRIES`` and ``DEADLINE`` for a tier (docs/reliability.md); only those set."""
+    waits: dict[str, Any] = {}
+    for key, field_name in (("TIMEOUT", "timeout_s"), ("DEADLINE", "deadline_s")):
+        value = _number(env, tier, key, float)
+        if value is None:
+            continue
+        if not math.isfinite(value) or value <= 0:
+            _, var = _get(env, tier, key)
+            raise ConfigError(f"{var}={value!r} must be a positive, finite number of seconds")
+        waits[field_name] = float(value)
+    retries = _number(env, tier, "MAX_RETRIES", int)
+    if retries is not None:
+        if retries < 0 or retries > 10:
+            _, var = _get(env, tier, "MAX_RETRIES")
+            raise ConfigError(f"{var}={retries!r} must be a whole number from 0 to 10")
+        waits["max_retries"] = int(retries)
+    return waits
+
+
 def _tier_from_env(tier: str, env: Mapping[str, str]) -> TierConfig | None:
     prefix = f"PERSONA_{tier.upper()}_"
     specific = sorted(k for k, v in env.items() if k.startswith(prefix) and v)
@@ -279,6 +301,7 @@ def _tier_from_env(tier: str, env: Mapping[str, str]) -> TierConfig | None:
     window = _number(env, tier, "CONTEXT_WINDOW", int)
     temperature = _number(env, tier, "TEMPERATURE", float)
     per_hour = _number(env, tier, "USD_PER_HOUR", float)
+    waits = _waits(env, tier)
     primary = ModelConfig(
         provider=provider,
         model=model,
@@ -290,6 +313,7 @@ def _tier_from_env(tier: str, env: Mapping[str, str]) -> TierConfig | None:
         price=Price(float(in_price), float(out_price)) if in_price is not None and out_price is not None else None,
         usd_per_hour=float(per_hour) if per_hour is not None else None,
         context_window=int(window) if window is not None else _default_window(provider, model, base_url),
+        **waits,
     )
     models = [primary]
     chain, chain_var = _get(env, tier, "FALLBACK_MODELS", fallback=False)
@@ -308,6 +332,7 @@ def _tier_from_env(tier: str, env: Mapping[str, str]) -> TierConfig | None:
                 api_key=Secret(other_key) if other_key else None,
                 max_output_tokens=primary.max_output_tokens,
                 context_window=_default_window(other_provider, other_model, None),
+                **waits,
             )
         )
     return TierConfig(tuple(models))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from persona_lab.core import (
+    TIER_COLOURS,
     AskingUser,
     BudgetExceededEvent,
     Compacted,
@@ -32,6 +33,7 @@ from persona_lab.core import (
     TurnDone,
     TurnLog,
     UserResponded,
+    format_usd,
 )
 from persona_lab.widgets._markdown import render_markdown
 
@@ -50,8 +52,6 @@ __all__ = [
     "tier_badge_html",
 ]
 
-TIER_COLOURS: dict[str, str] = {"small": "#2e7d32", "mid": "#1565c0", "frontier": "#6a1b9a"}
-"""Badge and chart colour of each tier."""
 _UNKNOWN_COLOUR = "#757575"
 
 BubbleStatus = Literal["streaming", "done", "stopped", "failed"]
@@ -85,17 +85,6 @@ WIDGET_CSS = """<style>
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
-
-
-def format_usd(value: float | None) -> str:
-    """``$0.000123``-style cost; ``unknown`` when no price was known."""
-    if value is None:
-        return "unknown"
-    if value == 0:
-        return "$0"
-    if value >= 0.01:
-        return f"${value:.4f}"
-    return f"${value:.6f}"
 
 
 def tier_badge_html(tier: str | None) -> str:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from persona_lab.core import TIER_NAMES, TurnLog
-from persona_lab.logs import turn_logs_to_frame
-from persona_lab.widgets._render import TIER_COLOURS, WIDGET_CSS, render_notice_html
+from persona_lab.core import TIER_NAMES, TurnLog, format_usd
+from persona_lab.logs import cost_per_turn_figure, turn_logs_to_frame
+from persona_lab.widgets._render import WIDGET_CSS, render_notice_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,17 +35,17 @@ ALL_TIERS = "all"
 NO_TIER = "no tier"
 
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("turn_index", "turn"),
+    ("turn", "turn"),
     ("kind", "kind"),
     ("step_index", "step"),
     ("tier", "tier"),
     ("gen_ai_response_model", "model"),
     ("gen_ai_usage_input_tokens", "in"),
     ("gen_ai_usage_output_tokens", "out"),
-    ("total_cost_usd", "cost $"),
-    ("cumulative_cost_usd", "cumulative $"),
-    ("latency_s", "latency s"),
-    ("ttft_s", "first text s"),
+    ("total_cost_usd", "cost"),
+    ("cumulative_cost_usd", "cumulative"),
+    ("latency_s", "latency"),
+    ("ttft_s", "first text"),
     ("user_text", "user text"),
     ("error", "error"),
 )
@@ -65,14 +65,14 @@ def render_turn_table_html(frame: pd.DataFrame, tier: str = ALL_TIERS) -> str:
             else (f'<div class="plab-table plab-note">No turns on tier {tier}.</div>')
         )
     shown = frame[[name for name, _ in TABLE_COLUMNS]].rename(columns=dict(TABLE_COLUMNS))
+    shown["step"] = shown["step"] + 1  # numbered from 1, like turns
     shown["user text"] = shown["user text"].map(_clip_cell, na_action="ignore")
+    for column in ("cost", "cumulative"):
+        shown[column] = shown[column].map(lambda v: format_usd(v, missing=""), na_action="ignore")
+    for column in ("latency", "first text"):
+        shown[column] = shown[column].map(lambda v: f"{v:.2f} s", na_action="ignore")
     shown = shown.astype(object).where(shown.notna(), "")
-    table = shown.to_html(
-        index=False,
-        escape=True,
-        float_format=lambda v: f"{v:.6g}",
-        border=0,
-    )
+    table = shown.to_html(index=False, escape=True, border=0)
     return f'<div class="plab-table">{table}</div>'
 
 
@@ -110,7 +110,8 @@ def cost_series(logs: Sequence[TurnLog]) -> CostSeries:
         cumulative.append(total)
     labels = []
     for log in logs:
-        where = f"run {log.run_id} step {log.step_index}" if log.kind == "agent_step" else f"turn {log.turn_index}"
+        where = (f"run {log.run_id} step {(log.step_index or 0) + 1}" if log.kind == "agent_step"
+                 else f"turn {log.turn_index + 1}")
         model = log.gen_ai_response_model or log.gen_ai_request_model or "no model"
         labels.append(f"{where} · {model}" + (f" · {log.error_type}" if log.error else ""))
     return CostSeries(
@@ -161,7 +162,7 @@ class CostChart(w.VBox):  # type: ignore[misc]
         try:
             import plotly.graph_objects as go
 
-            self.figure = go.FigureWidget()
+            self.figure = go.FigureWidget(cost_per_turn_figure(self._frame(), height=height))
         except ImportError as exc:
             self.message.value = render_notice_html(
                 f"The cost chart needs plotly and anywidget ({exc}): pip install 'persona-lab[widgets]'",
@@ -169,37 +170,14 @@ class CostChart(w.VBox):  # type: ignore[misc]
             )
             super().__init__(children=(self.message,))
             return
-        fig = self.figure
-        for tier in (*TIER_NAMES, NO_TIER):
-            fig.add_bar(
-                name=tier,
-                x=[],
-                y=[],
-                marker_color=TIER_COLOURS.get(tier, "#9e9e9e"),
-                hovertemplate="%{hovertext}<br>$%{y:.6f}<extra>%{fullData.name}</extra>",
-            )
-        fig.add_scatter(
-            name="cumulative",
-            x=[],
-            y=[],
-            mode="lines+markers",
-            yaxis="y2",
-            line={"color": "#ef6c00"},
-            hovertemplate="turn %{x}: $%{y:.6f} so far<extra></extra>",
-        )
-        fig.update_layout(
-            height=height,
-            margin={"l": 50, "r": 60, "t": 30, "b": 40},
-            barmode="relative",
-            title={"text": "Cost per turn", "font": {"size": 13}},
-            xaxis={"title": {"text": "turn"}, "dtick": 1},
-            yaxis={"title": {"text": "USD per turn"}, "rangemode": "tozero"},
-            yaxis2={"title": {"text": "cumulative USD"}, "overlaying": "y", "side": "right", "rangemode": "tozero"},
-            legend={"orientation": "h", "y": -0.25},
-        )
-        super().__init__(children=(fig,))
+        super().__init__(children=(self.figure,))
         self.add_class("plab-cost-chart")
-        self._refresh()
+
+    def _frame(self) -> pd.DataFrame:
+        """The records as a turn-log frame, numbered 1, 2, 3… in the order they arrived (steps too)."""
+        frame = turn_logs_to_frame(self.records)
+        frame["turn"] = range(1, len(frame) + 1)
+        return frame
 
     @property
     def series(self) -> CostSeries:
@@ -216,14 +194,10 @@ class CostChart(w.VBox):  # type: ignore[misc]
     def _refresh(self) -> None:
         if self.figure is None:
             return
-        series = self.series
-        fig = self.figure
-        with fig.batch_update():
-            for trace in fig.data[:-1]:
-                x, y, labels = series.for_tier(trace.name)
-                trace.x, trace.y, trace.hovertext = x, y, labels
-            line = fig.data[-1]
-            line.x, line.y = list(series.turn), list(series.cumulative_usd)
+        fresh = cost_per_turn_figure(self._frame())
+        with self.figure.batch_update():
+            for trace, new in zip(self.figure.data, fresh.data, strict=True):
+                trace.x, trace.y, trace.hovertext = new.x, new.y, new.hovertext
 
 
 class TurnLogPanel(w.VBox):  # type: ignore[misc]
