@@ -27,6 +27,7 @@ from persona_lab.loops._events import (
     UserResponded,
     event_from_dict,
 )
+from persona_lab.loops._extras import TurnExtras
 from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
 from persona_lab.loops._prompt import FittedPrompt, PromptParts
 from persona_lab.loops._run import Run, RunStatus, RunStep
@@ -84,6 +85,7 @@ __all__ = [
     "ToolResult",
     "Toolbox",
     "TurnDone",
+    "TurnExtras",
     "TurnLog",
     "TurnLogSink",
     "TurnResult",

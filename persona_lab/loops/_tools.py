@@ -189,6 +189,10 @@ class Toolbox:
         allow = set(names)
         return Toolbox(t for n, t in self._tools.items() if n in allow)
 
+    def extended(self, tools: Iterable[Tool | Callable[..., Any]]) -> Toolbox:
+        """These tools plus ``tools`` (a tool with the same name as one here replaces it)."""
+        return Toolbox([*self._tools.values(), *tools])
+
     def specs(self) -> tuple[ToolSpec, ...]:
         return tuple(t.spec for t in self._tools.values())
 
