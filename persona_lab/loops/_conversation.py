@@ -274,6 +274,8 @@ class ConversationLoop:
         turn_log = self._turn_log(
             conversation, index, timestamp, started, decision, state, prompt_tokens, len(hits), metadata, error
         )
+        if extras is not None and extras.labels is not None:
+            turn_log = replace(turn_log, labels={**turn_log.labels, **extras.labels()})
         if error is None:
             self._commit(conversation, index, state, turn_log, answer)
         conversation.turn_logs.append(turn_log)

@@ -145,6 +145,7 @@ class TurnLog:
     item_id: str | None = None
     category: str | None = None
     score: float | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
     schema_version: int = TURN_LOG_SCHEMA_VERSION
 
     @property
@@ -166,7 +167,7 @@ class TurnLog:
             value = getattr(self, f.name)
             if f.name in ("tool_calls", "compactions", "attempts"):
                 value = [v.to_dict() for v in value]
-            elif f.name in ("decision_scores", "decision_features"):
+            elif f.name in ("decision_scores", "decision_features", "labels"):
                 value = dict(value)
             data[f.name] = value
         return data
@@ -180,6 +181,7 @@ class TurnLog:
         values["attempts"] = tuple(Attempt.from_dict(v) for v in data.get("attempts") or ())
         values["decision_scores"] = dict(data.get("decision_scores") or {})
         values["decision_features"] = dict(data.get("decision_features") or {})
+        values["labels"] = {str(k): str(v) for k, v in (data.get("labels") or {}).items()}
         return cls(**values)
 
     def otel_attributes(self) -> dict[str, Any]:
