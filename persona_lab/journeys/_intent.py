@@ -120,7 +120,7 @@ class IntentRouter:
             return None
         hits = {name: m.group(0) for name, p in self._rules.items() if (m := p.search(text))}
         if len(hits) == 1:
-            (name, word), = hits.items()
+            ((name, word),) = hits.items()
             return IntentDecision(journey=name, method="rules", reason=f"matched {word!r}")
         return None
 

@@ -160,7 +160,7 @@ class JourneyRunner:
             if isinstance(event, TurnDone):
                 box.turn_log, box.answer = event.turn_log, event.answer
                 if work is not None:
-                    box.state = replace(work.state, turns=work.state.turns + 1) if event.turn_log.ok else state
+                    box.state = replace(work.finish(), turns=work.state.turns + 1) if event.turn_log.ok else state
             yield event
 
     async def achat(

@@ -65,8 +65,7 @@ class JourneyState:
 
     @classmethod
     def start(cls, journey: Journey) -> JourneyState:
-        state = cls(journey=journey.name, version=journey.version, step=journey.first)
-        return state.settled(journey)
+        return cls(journey=journey.name, version=journey.version, step=journey.first)
 
     @property
     def active(self) -> bool:

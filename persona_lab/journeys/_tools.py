@@ -7,6 +7,7 @@ specs are built once per journey step; each turn binds them to that turn's worki
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -109,11 +110,9 @@ class JourneyWork:
             step=step,
             transitions=(*self.state.transitions, move),
             completed_steps=(*self.state.completed_steps, done) if done else self.state.completed_steps,
-        ).settled(self.journey)
+        )
         self.moves.append(move)
         target = self.journey.step(step)
-        if self.state.status == "completed":
-            return f"moved to step {step!r}. The journey is complete. {target.instructions}"
         collect = "; ".join(_describe_field(self.journey, f.name) for f in target.fields) or "nothing"
         return f"moved to step {step!r}. {target.instructions} Collect: {collect}."
 
@@ -121,9 +120,19 @@ class JourneyWork:
         self.rejected += 1
         raise JourneyToolError(message)
 
+    def finish(self) -> JourneyState:
+        """End the turn: a turn that ran in a final step with its required fields completes the journey.
+
+        A step reached by a move during the turn has not run yet (its instructions come with the
+        next turn), so it completes only through a recorded field or a later turn.
+        """
+        if not self.moves:
+            self.state = self.state.settled(self.journey)
+        return self.state
+
     def labels(self) -> dict[str, str]:
-        """The turn log labels of this turn's journey work."""
-        state = self.state
+        """The turn log labels of this turn's journey work (the turn is over when they are read)."""
+        state = self.finish()
         return {
             "journey": self.journey.name,
             "journey_step": self.moves[0].source if self.moves else state.step,
@@ -137,7 +146,14 @@ class JourneyWork:
 
 
 def _tool(name: str, description: str, parameters: dict[str, Any], model: type[BaseModel]) -> Tool:
-    return Tool(name=name, description=description, parameters=parameters, fn=_unbound, arguments_model=model)
+    return Tool(
+        name=name,
+        description=description,
+        parameters=parameters,
+        fn=_unbound,
+        arguments_model=model,
+        cache_errors=False,
+    )
 
 
 def _unbound(**_: Any) -> str:
@@ -192,5 +208,5 @@ class JourneyTools:
         """The current step's tools, acting on ``work``."""
         if not work.state.active:
             return ()
-        fns = {RECORD_FIELD: work.record_field, GO_TO_STEP: work.go_to_step}
+        fns: dict[str, Callable[..., Any]] = {RECORD_FIELD: work.record_field, GO_TO_STEP: work.go_to_step}
         return tuple(replace(t, fn=fns[t.name]) for t in self._by_step[work.state.step])

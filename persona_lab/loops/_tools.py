@@ -43,6 +43,9 @@ class Tool:
     parameters: Mapping[str, Any]
     fn: Callable[..., Any] = field(compare=False, repr=False)
     arguments_model: type[BaseModel] = field(compare=False, repr=False)
+    cache_errors: bool = True
+    """A repeated call that failed before returns the earlier error without running; ``False`` for
+    tools whose answer depends on state that changes during a turn (the journey tools)."""
 
     @property
     def spec(self) -> ToolSpec:
@@ -198,11 +201,13 @@ class Toolbox:
 
     async def execute(self, call: ToolCall, *, error_cache: ErrorCache | None = None) -> ToolOutcome:
         """Run one call. A repeat of a call that failed returns the earlier error without running."""
+        found = self._tools.get(call.name)
+        if found is not None and not found.cache_errors:
+            error_cache = None
         key = (call.name, _normalise(call.arguments))
         if error_cache is not None and key in error_cache:
             earlier = error_cache[key]
             return ToolOutcome(earlier.content + " (same call failed before; not run again)", True, 0.0, True)
-        found = self._tools.get(call.name)
         if found is None:
             outcome = ToolOutcome(
                 f"ERROR: unknown tool {call.name!r}; available: {', '.join(self._tools) or 'none'}", True
