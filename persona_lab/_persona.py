@@ -161,7 +161,8 @@ class Persona(_Frozen):
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "<root>"
             msg = first["msg"]
-            nested = re.match(r"Value error, ([\w.]+): (.*)", msg, re.DOTALL)  # a model validator naming a sub-field
+            nested = re.match(r"Value error, ([\w.]+): (.*)", msg, re.DOTALL)  # a validator naming a sub-field
+            msg = msg.removeprefix("Value error, ")
             if nested:
                 field, msg = f"{field}.{nested.group(1)}", nested.group(2)
             others = len(exc.errors()) - 1

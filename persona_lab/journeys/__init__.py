@@ -24,6 +24,7 @@ __all__ = [
     "IntentRouter",
     "Journey",
     "JourneyBox",
+    "JourneyChatWidget",
     "JourneyError",
     "JourneyField",
     "JourneyRunner",
@@ -39,6 +40,7 @@ __all__ = [
     "journey_frame",
     "journey_step_costs",
     "journey_summary",
+    "render_journey_html",
     "step_instructions",
 ]
 
