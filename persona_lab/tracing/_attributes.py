@@ -86,9 +86,9 @@ def turn_attributes(
         "persona_lab.answer_chars": record.answer_chars,
         "persona_lab.attempts": len(record.attempts),
         "persona_lab.tool_calls": len(record.tool_calls),
-        "persona_lab.suite": record.suite,
-        "persona_lab.item_id": record.item_id,
-        "persona_lab.category": record.category,
+        "persona_lab.suite": getattr(record, "suite", None),  # benchmark labels (in ``labels`` from schema 2)
+        "persona_lab.item_id": getattr(record, "item_id", None),
+        "persona_lab.category": getattr(record, "category", None),
         "error.type": record.error_type,
     }
     for name, value in put.items():
