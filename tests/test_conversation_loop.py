@@ -220,7 +220,7 @@ async def test_rolling_compaction_is_bounded_and_paid_by_the_turn_that_caused_it
     assert "Summary of the conversation so far" in mid.requests[-1].system
     assert "question 0 about" not in "".join(m.content for m in mid.requests[-1].messages)
     # the previous summary is itself re-summarised
-    assert "Earlier summary:\nword word" in small.requests[-1].messages[0].content
+    assert "Earlier summary:\n…word word" in small.requests[-1].messages[0].content  # its newest part
 
 
 async def test_prompt_is_fitted_to_the_chosen_models_budget(persona: Persona) -> None:

@@ -15,6 +15,7 @@ EXPECTED = (
     "02_compare_routers.ipynb",
     "03_cost_per_turn.ipynb",
     "04_agent_run_with_ask_user.ipynb",
+    "06_journeys_branching_traces.ipynb",
 )
 
 
@@ -27,7 +28,7 @@ def code_cells(path: Path) -> list[tuple[int, str]]:
     return [(n, cell.source) for n, cell in enumerate(nb.cells) if cell.cell_type == "code"]
 
 
-def test_the_four_notebooks_are_there() -> None:
+def test_the_notebooks_are_there() -> None:
     assert [p.name for p in notebook_paths()] == list(EXPECTED)
 
 

@@ -9,6 +9,17 @@
 - ``run_live``: the same items against real tiers, graded, rate-limited and resumable.
 """
 
+from persona_lab.bench._answer_table import AnswerTable, replay_tier_costs
+from persona_lab.bench._cascade_replay import (
+    CascadeOutcome,
+    CascadeScores,
+    CascadeStage,
+    ReplayCascadeRouter,
+    VerifierCascade,
+    choose_threshold,
+    cross_val_scores,
+    tier_points,
+)
 from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, default_jobs, label_routers
 from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, TABLE_COLUMNS, Comparison, format_table
 from persona_lab.bench._embedding import FoldTfidfEmbedder, TextCounts
@@ -107,9 +118,13 @@ __all__ = [
     "TABLE_COLUMNS",
     "THREE_TIER_SUITES",
     "ZEROEVAL_TASKS",
+    "AnswerTable",
     "BatchedThresholdRouter",
     "BenchmarkItem",
     "BenchmarkSet",
+    "CascadeOutcome",
+    "CascadeScores",
+    "CascadeStage",
     "CompareOptions",
     "Comparison",
     "FirstTurnOnlyRouter",
@@ -123,6 +138,7 @@ __all__ = [
     "RateLimitedBackend",
     "RateLimiter",
     "ReplayBackend",
+    "ReplayCascadeRouter",
     "ReplayPriceBook",
     "ReplayResult",
     "ReplayTiers",
@@ -130,9 +146,11 @@ __all__ = [
     "TierSpec",
     "TurnOutcome",
     "UnitTable",
+    "VerifierCascade",
     "answer_letter",
     "bundled_suite_path",
     "check_playable",
+    "choose_threshold",
     "compare",
     "completed_items",
     "convert_gsm8k",
@@ -141,6 +159,7 @@ __all__ = [
     "convert_mt_bench",
     "convert_routellm",
     "convert_zeroeval",
+    "cross_val_scores",
     "default_jobs",
     "default_routers",
     "exact_match",
@@ -166,10 +185,12 @@ __all__ = [
     "rate_limited",
     "read_benchmark_set",
     "replay_items",
+    "replay_tier_costs",
     "replay_tiers",
     "resolve_tiers",
     "router_factories",
     "run_live",
+    "tier_points",
     "ungradable_counts",
     "write_benchmark_set",
     "zeroeval_answer",

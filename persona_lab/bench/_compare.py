@@ -2,8 +2,10 @@
 
 Each (suite, router) pair is a job: learned routers are cross-validated inside it (a fresh
 clone fitted per fold, routing only that fold's items), threshold routers also return one
-score per turn for the sweep. Jobs run in this process or, with ``n_jobs > 1`` where ``fork``
-exists, in worker processes that inherit the loaded sets. The always-weak and always-strong
+score per turn for the sweep. Jobs run in this process or, with ``n_jobs > 1``, in a pool of
+*spawned* worker processes (never forked: the caller may have threads, as Jupyter and tqdm do).
+Everything a job needs travels with it, cloudpickled (so routers defined in a notebook work too);
+there is no module state, so comparisons may run concurrently. The always-weak and always-strong
 baselines run in every comparison; random and oracle curves come from the recorded outcomes.
 """
 
@@ -13,9 +15,10 @@ import asyncio
 import gzip
 import json
 import os
+import pickle
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +73,7 @@ class CompareOptions:
     progress: bool = False
 
 
-@dataclass
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Suite:
     benchmark: BenchmarkSet
     tiers: ReplayTiers
@@ -78,11 +81,26 @@ class _Suite:
     folds: NDArray[np.int64] | None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Job:
     suite: int
     label: str
     router: Router
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Plan:
+    """Everything one comparison runs: its suites, its jobs and their options (nothing is global)."""
+
+    suites: tuple[_Suite, ...]
+    jobs: tuple[_Job, ...]
+    options: CompareOptions
+    persona: Persona | None = None
+
+    def weight(self, index: int) -> int:
+        """A job's rough cost: its turns, three times over for a learned router (fits and folds)."""
+        job = self.jobs[index]
+        return len(self.suites[job.suite].units) * (3 if is_learned(job.router) else 1)
 
 
 @dataclass
@@ -99,20 +117,6 @@ class _JobResult:
     turns: int = 0
     fit_seconds: float = 0.0
     cpu_seconds: float = 0.0
-
-
-@dataclass
-class _State:
-    """What worker processes inherit (set before forking)."""
-
-    suites: list[_Suite] = field(default_factory=list)
-    jobs: list[_Job] = field(default_factory=list)
-    options: CompareOptions = field(default_factory=CompareOptions)
-    persona: Persona | None = None
-    in_worker: bool = False
-
-
-_STATE = _State()
 
 
 def label_routers(routers: Mapping[str, Router] | Iterable[Router]) -> dict[str, Router]:
@@ -167,19 +171,12 @@ def _loop_router(router: Router, scores: NDArray[np.float64] | None, rows: NDArr
     return BatchedThresholdRouter(router, keyed, units.weak_tier, units.strong_tier)
 
 
-def _run_job(index: int, on_item: Callable[[], Any] | None = None) -> _JobResult:
+def _run_job(suite: _Suite, job: _Job, options: CompareOptions, persona: Persona | None,
+             on_item: Callable[[], Any] | None = None) -> _JobResult:
     from persona_lab.logs import turn_logs_to_frame
-
-    if on_item is None and _STATE.in_worker:  # one BLAS thread per worker process: no oversubscription
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
-        threadpool_limits(1)
 
     started = time.perf_counter()
     cpu_started = time.process_time()
-    job = _STATE.jobs[index]
-    options = _STATE.options
-    suite = _STATE.suites[job.suite]
     units = suite.units
     router = job.router
     records: list[TurnLog] = []
@@ -192,7 +189,7 @@ def _run_job(index: int, on_item: Callable[[], Any] | None = None) -> _JobResult
     def replay(loop_router: Router, items: Sequence[Any] | None) -> None:
         result = _run(replay_items(
             suite.benchmark, suite.tiers, loop_router, label=job.label, items=items,
-            route_first_turn_only=options.route_first_turn_only, persona=_STATE.persona, on_item=on_item))
+            route_first_turn_only=options.route_first_turn_only, persona=persona, on_item=on_item))
         records.extend(result.records)
         failures.extend(result.failures)
 
@@ -245,38 +242,77 @@ def _run_job(index: int, on_item: Callable[[], Any] | None = None) -> _JobResult
                       time.process_time() - cpu_started)
 
 
-def _execute(n_jobs: int, progress: Any) -> list[_JobResult]:
-    jobs = _STATE.jobs
-    turns = {i: len(_STATE.suites[j.suite].units) for i, j in enumerate(jobs)}
-    items = {i: len(_STATE.suites[j.suite].benchmark.items) for i, j in enumerate(jobs)}
-    use_pool = n_jobs > 1 and len(jobs) > 1 and "fork" in _start_methods()
-    if not use_pool:
-        results = []
-        for i in range(len(jobs)):
-            tick = (lambda: progress.update(1)) if progress is not None else None
-            results.append(_run_job(i, tick))
-        return results
+def _run_task(suite_payload: bytes, jobs_payload: bytes) -> list[_JobResult]:
+    """A worker process's call: some jobs of one suite, run with one BLAS thread (no oversubscription).
+
+    The suite comes pickled once per comparison (plain pickle: it is package data); the jobs and
+    options come cloudpickled, so routers defined in a notebook's ``__main__`` travel by value.
+    """
+    from threadpoolctl import threadpool_limits
+
+    suite: _Suite = pickle.loads(suite_payload)
+    jobs: tuple[_Job, ...]
+    options: CompareOptions
+    persona: Persona | None
+    jobs, options, persona = pickle.loads(jobs_payload)
+    with threadpool_limits(limits=1):
+        return [_run_job(suite, job, options, persona) for job in jobs]
+
+
+def _tasks(plan: _Plan, n_jobs: int) -> list[tuple[int, ...]]:
+    """Job indices grouped into worker tasks, biggest first.
+
+    A task carries its suite, so a big suite is cut into only as many tasks as its share of the
+    work needs (about two per worker in all): each task pays for unpickling its suite once.
+    """
+    total = sum(plan.weight(i) for i in range(len(plan.jobs))) or 1
+    tasks: list[tuple[int, ...]] = []
+    for n in range(len(plan.suites)):
+        mine = sorted((i for i, job in enumerate(plan.jobs) if job.suite == n), key=lambda i: -plan.weight(i))
+        if not mine:
+            continue
+        share = sum(plan.weight(i) for i in mine) / total
+        parts = min(len(mine), max(1, round(2 * n_jobs * share)))
+        chunks: list[list[int]] = [[] for _ in range(parts)]
+        loads = [0] * parts
+        for i in mine:  # largest job to the lightest chunk
+            lightest = loads.index(min(loads))
+            chunks[lightest].append(i)
+            loads[lightest] += plan.weight(i)
+        tasks.extend(tuple(chunk) for chunk in chunks)
+    return sorted(tasks, key=lambda chunk: -sum(plan.weight(i) for i in chunk))
+
+
+def _execute(plan: _Plan, n_jobs: int, progress: Any) -> list[_JobResult]:
+    jobs = plan.jobs
+    if n_jobs <= 1 or len(jobs) <= 1:
+        tick = (lambda: progress.update(1)) if progress is not None else None
+        return [_run_job(plan.suites[job.suite], job, plan.options, plan.persona, tick) for job in jobs]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    # the biggest jobs first, so the workers finish together
-    order = sorted(range(len(jobs)), key=lambda i: -turns[i] * (3 if is_learned(jobs[i].router) else 1))
-    done: dict[int, _JobResult] = {}
-    _STATE.in_worker = True  # inherited by the forked workers; compare() resets the state after
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = {pool.submit(_run_job, i): i for i in order}
+    import cloudpickle
+
+    tasks = _tasks(plan, n_jobs)
+    done: list[_JobResult] = []
+    suite_payloads: dict[int, bytes] = {}
+    # spawn, never fork: forking a process with threads (Jupyter, tqdm, BLAS) can deadlock
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(n_jobs, len(tasks)), mp_context=context) as pool:
+        futures = {}
+        for chunk in tasks:
+            n = jobs[chunk[0]].suite
+            if n not in suite_payloads:
+                suite_payloads[n] = pickle.dumps(plan.suites[n], protocol=pickle.HIGHEST_PROTOCOL)
+            jobs_payload = cloudpickle.dumps((tuple(jobs[i] for i in chunk), plan.options, plan.persona),
+                                             protocol=pickle.HIGHEST_PROTOCOL)
+            futures[pool.submit(_run_task, suite_payloads[n], jobs_payload)] = chunk
         for future in as_completed(futures):
-            i = futures[future]
-            done[i] = future.result()
+            done.extend(future.result())
             if progress is not None:
-                progress.update(items[i])
-    return [done[i] for i in range(len(jobs))]
-
-
-def _start_methods() -> list[str]:
-    import multiprocessing
-
-    return multiprocessing.get_all_start_methods()
+                progress.update(sum(len(plan.suites[jobs[i].suite].benchmark.items) for i in futures[future]))
+    order = {(job.suite, job.label): n for n, job in enumerate(jobs)}
+    return sorted(done, key=lambda r: order[(r.suite, r.label)])
 
 
 def compare(
@@ -327,7 +363,8 @@ def compare(
     prices:
         ``{model: Price}`` overriding a recorded model's price.
     n_jobs:
-        Worker processes (``fork`` platforms); 1 runs everything in this process.
+        Worker processes (spawned; routers and sets are pickled to them); 1 runs everything in
+        this process.
     tiers:
         Which recorded model plays which tier, for sets that record more models than tiers:
         ``{tier: model}`` (or ``"small=a,mid=b,frontier=c"``) for every suite, or
@@ -353,40 +390,37 @@ def compare(
     labelled = label_routers(routers)
     for reserved in (ALWAYS_WEAK, ALWAYS_STRONG):
         labelled.pop(reserved, None)
-    state = _State(options=options, persona=persona)
+    prepared: list[_Suite] = []
     for s in sets:
-        units = UnitTable.from_set(s)
         fold_ids = None
         if cv and any(is_learned(r) for r in labelled.values()):
             fold_ids = fold_assignment(len(s.items), min(folds, len(s.items)), seed)
-        state.suites.append(_Suite(s, replay_tiers(s, prices={k: v for k, v in (prices or {}).items()
-                                                                 if k in s.models}), units, fold_ids))
-    for n, suite in enumerate(state.suites):
+        own_prices = {k: v for k, v in (prices or {}).items() if k in s.models}
+        prepared.append(_Suite(benchmark=s, tiers=replay_tiers(s, prices=own_prices), units=UnitTable.from_set(s),
+                             folds=fold_ids))
+    jobs: list[_Job] = []
+    for n, suite in enumerate(prepared):
         weak, strong = suite.units.weak_tier, suite.units.strong_tier
-        state.jobs.append(_Job(n, ALWAYS_WEAK, FixedRouter(weak, respect_pin=False)))
-        state.jobs.append(_Job(n, ALWAYS_STRONG, FixedRouter(strong, respect_pin=False)))
-        for label, router in labelled.items():
-            state.jobs.append(_Job(n, label, router))
-    global _STATE
-    _STATE = state
+        jobs.append(_Job(suite=n, label=ALWAYS_WEAK, router=FixedRouter(weak, respect_pin=False)))
+        jobs.append(_Job(suite=n, label=ALWAYS_STRONG, router=FixedRouter(strong, respect_pin=False)))
+        jobs.extend(_Job(suite=n, label=label, router=router) for label, router in labelled.items())
+    plan = _Plan(suites=tuple(prepared), jobs=tuple(jobs), options=options, persona=persona)
     bar = None
     if options.progress:
         from tqdm.auto import tqdm
 
-        tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
-        bar = tqdm(total=sum(len(state.suites[j.suite].benchmark.items) for j in state.jobs),
+        bar = tqdm(total=sum(len(prepared[j.suite].benchmark.items) for j in jobs),
                    desc="replaying", unit="item", dynamic_ncols=True)
     started = time.perf_counter()
     try:
-        results = _execute(max(1, options.n_jobs), bar)
+        results = _execute(plan, max(1, options.n_jobs), bar)
     finally:
         if bar is not None:
             bar.close()
-        _STATE = _State()
-    return _assemble(state, results, labelled, options, time.perf_counter() - started)
+    return _assemble(plan, results, labelled, options, time.perf_counter() - started)
 
 
-def _assemble(state: _State, results: list[_JobResult], labelled: Mapping[str, Router], options: CompareOptions,
+def _assemble(plan: _Plan, results: list[_JobResult], labelled: Mapping[str, Router], options: CompareOptions,
               seconds: float) -> Comparison:
     import pandas as pd
 
@@ -395,7 +429,7 @@ def _assemble(state: _State, results: list[_JobResult], labelled: Mapping[str, R
     summary: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
     infos: dict[str, dict[str, Any]] = {}
-    for n, suite in enumerate(state.suites):
+    for n, suite in enumerate(plan.suites):
         mine = [r for r in results if r.suite == n]
         by_label = {r.label: r for r in mine}
         weak_cost = suite.units.align(by_label[ALWAYS_WEAK].frame, "total_cost_usd")
@@ -443,5 +477,5 @@ def _assemble(state: _State, results: list[_JobResult], labelled: Mapping[str, R
 
 
 def default_jobs() -> int:
-    """Worker processes for the CLI: the CPU count (where ``fork`` exists), at most 4."""
+    """Worker processes for the CLI: the CPU count, at most 4."""
     return max(1, min(4, os.cpu_count() or 1))

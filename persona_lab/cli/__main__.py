@@ -4,4 +4,5 @@ import sys
 
 from persona_lab.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not in a spawned worker process
+    sys.exit(main())

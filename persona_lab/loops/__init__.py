@@ -8,6 +8,7 @@ from persona_lab.loops._agentic import AgenticLoop, UserResponder
 from persona_lab.loops._cancel import CancelToken
 from persona_lab.loops._compaction import HistoryCompactor
 from persona_lab.loops._conversation import ConversationLoop, TurnLogSink, TurnResult
+from persona_lab.loops._extras import TurnExtras
 from persona_lab.loops._run import Run, RunStatus, RunStep
 from persona_lab.loops._run_events import EventCallback, RunStream
 from persona_lab.loops._step_compaction import StepCompactor
@@ -28,6 +29,7 @@ __all__ = [
     "Tool",
     "ToolOutcome",
     "Toolbox",
+    "TurnExtras",
     "TurnLogSink",
     "TurnResult",
     "UserResponder",

@@ -46,6 +46,7 @@ from persona_lab.core import (
     turn_log_labels,
 )
 from persona_lab.loops._compaction import HistoryCompactor
+from persona_lab.loops._extras import TurnExtras
 from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
 from persona_lab.loops._prompt import FittedPrompt, PromptParts
 from persona_lab.loops._tools import Toolbox, ToolOutcome
@@ -182,8 +183,11 @@ class ConversationLoop:
         text: str,
         *,
         metadata: Mapping[str, Any] | None = None,
+        extras: TurnExtras | None = None,
     ) -> AsyncIterator[LoopEvent]:
         """Run one turn, streaming events; the last event is :class:`TurnDone`.
+
+        ``extras`` adds instructions, tools, a tier preference and labels to this turn only.
 
         On success the turn is committed to ``conversation``. When every tier fails, the turn
         log (with the error) is written and emitted, then :class:`AllTiersFailed` is raised and
@@ -214,6 +218,12 @@ class ConversationLoop:
         yield Started(id=cid, index=index, scope="turn", text=text)
 
         hits = self.memory.search(text, persona_id=self.persona.id, k=self.memory_k)
+        toolbox, persona_block, persona_tokens = self.toolbox, self._persona_block, self._persona_tokens
+        if extras is not None:
+            toolbox = extras.toolbox(toolbox)
+            if extras.instructions:
+                persona_block = f"{persona_block}\n\n{extras.instructions}"
+                persona_tokens += estimate_tokens(extras.instructions)
 
         summary, summarized = conversation.summary, conversation.summarized_turns
         if self.compactor.due(conversation):
@@ -223,8 +233,8 @@ class ConversationLoop:
             summary, summarized = state.pending_summary
 
         parts = PromptParts(
-            persona_block=self._persona_block,
-            persona_tokens=self._persona_tokens,
+            persona_block=persona_block,
+            persona_tokens=persona_tokens,
             summary=summary,
             memories=tuple(hits),
             history=conversation.turns[summarized:],
@@ -238,8 +248,8 @@ class ConversationLoop:
             message=text,
             history=conversation.history(),
             prompt_tokens=prompt_tokens,
-            tools_needed=len(self.toolbox) > 0,
-            tool_names=self.toolbox.names,
+            tools_needed=len(toolbox) > 0,
+            tool_names=toolbox.names,
             preferences=prefs,
             session_cost_usd=conversation.cost_usd,
             tiers=self.tiers.infos(),
@@ -252,6 +262,8 @@ class ConversationLoop:
         answer = ""
         try:
             decision = self._route(context)
+            if extras is not None:
+                decision = extras.decide(decision)
             requested = decision.tier
             tier = self.tiers.nearest(requested)
             if tier != requested:
@@ -267,7 +279,9 @@ class ConversationLoop:
                 router=self._router_name,
                 scores=decision.scores,
             )
-            async for event in self._answer(conversation, index, tier, parts, whole, context, decision, state):
+            async for event in self._answer(
+                conversation, index, tier, parts, whole, context, decision, state, toolbox
+            ):
                 yield event
             assert state.last is not None
             answer = state.last.text
@@ -276,6 +290,8 @@ class ConversationLoop:
         turn_log = self._turn_log(
             conversation, index, timestamp, started, decision, state, prompt_tokens, len(hits), metadata, error
         )
+        if extras is not None and extras.labels is not None:
+            turn_log = replace(turn_log, labels={**turn_log.labels, **extras.labels()})
         if error is None:
             self._commit(conversation, index, state, turn_log, answer)
         conversation.turn_logs.append(turn_log)
@@ -349,6 +365,7 @@ class ConversationLoop:
         context: RoutingContext,
         decision: RoutingDecision,
         state: _TurnState,
+        toolbox: Toolbox,
     ) -> AsyncIterator[LoopEvent]:
         """Generate with the tool sub-loop; an escalating router may send it up a tier."""
         cid = conversation.id
@@ -356,7 +373,7 @@ class ConversationLoop:
         escalations = 0
         while True:
             base_messages = len(state.turn_messages)
-            async for event in self._tool_rounds(cid, index, tier, parts, whole, state, error_cache):
+            async for event in self._tool_rounds(cid, index, tier, parts, whole, state, error_cache, toolbox):
                 yield event
             result = state.last
             assert result is not None
@@ -397,6 +414,7 @@ class ConversationLoop:
         whole: FittedPrompt,
         state: _TurnState,
         error_cache: dict[tuple[str, str], ToolOutcome],
+        toolbox: Toolbox,
     ) -> AsyncIterator[LoopEvent]:
         for round_no in range(self.max_tool_rounds + 1):
             last_round = round_no == self.max_tool_rounds
@@ -407,7 +425,7 @@ class ConversationLoop:
             ) -> ChatRequest:
                 budget = config.prompt_budget
                 fitted = whole if whole.tokens <= budget else parts.fit(budget)
-                offer = self.toolbox.specs() if (len(self.toolbox) and config.supports_tools and not last_round) else ()
+                offer = toolbox.specs() if (len(toolbox) and config.supports_tools and not last_round) else ()
                 return ChatRequest(
                     model=config.model,
                     system=fitted.system,
@@ -444,7 +462,7 @@ class ConversationLoop:
             )
             for call in result.tool_calls:
                 yield ToolCalling(id=cid, index=index, call_id=call.id, name=call.name, arguments=call.arguments)
-                outcome = await self.toolbox.execute(call, error_cache=error_cache)
+                outcome = await toolbox.execute(call, error_cache=error_cache)
                 state.tools.append(
                     ToolCallRecord(
                         call_id=call.id,
@@ -571,21 +589,33 @@ class ConversationLoop:
     # -- conveniences ----------------------------------------------------------------------
 
     async def achat(
-        self, conversation: Conversation, text: str, *, metadata: Mapping[str, Any] | None = None
+        self,
+        conversation: Conversation,
+        text: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        extras: TurnExtras | None = None,
     ) -> TurnResult:
         """Run a turn and collect it: the answer, the turn log and the events."""
         events: list[LoopEvent] = []
-        async for event in self.turn(conversation, text, metadata=metadata):
+        async for event in self.turn(conversation, text, metadata=metadata, extras=extras):
             events.append(event)
         done = events[-1]
         assert isinstance(done, TurnDone)
         return TurnResult(answer=done.answer, turn_log=done.turn_log, events=tuple(events))
 
-    def chat(self, conversation: Conversation, text: str, *, metadata: Mapping[str, Any] | None = None) -> TurnResult:
+    def chat(
+        self,
+        conversation: Conversation,
+        text: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        extras: TurnExtras | None = None,
+    ) -> TurnResult:
         """Sync :meth:`achat` for scripts and notebooks (works inside Jupyter's running loop)."""
         from persona_lab.core import run_sync
 
-        return run_sync(self.achat(conversation, text, metadata=metadata))
+        return run_sync(self.achat(conversation, text, metadata=metadata, extras=extras))
 
 
 def _escalated(attempt: Attempt) -> Attempt:

@@ -42,6 +42,9 @@ class Tool:
     parameters: Mapping[str, Any]
     fn: Callable[..., Any] = field(compare=False, repr=False)
     arguments_model: type[BaseModel] = field(compare=False, repr=False)
+    cache_errors: bool = True
+    """A repeated call that failed before returns the earlier error without running; ``False`` for
+    tools whose answer depends on state that changes during a turn (the journey tools)."""
 
     @property
     def spec(self) -> ToolSpec:
@@ -188,11 +191,18 @@ class Toolbox:
         allow = set(names)
         return Toolbox(t for n, t in self._tools.items() if n in allow)
 
+    def extended(self, tools: Iterable[Tool | Callable[..., Any]]) -> Toolbox:
+        """These tools plus ``tools`` (a tool with the same name as one here replaces it)."""
+        return Toolbox([*self._tools.values(), *tools])
+
     def specs(self) -> tuple[ToolSpec, ...]:
         return tuple(t.spec for t in self._tools.values())
 
     async def execute(self, call: ToolCall, *, error_cache: ErrorCache | None = None) -> ToolOutcome:
         """Run one call. A repeat of a call that failed returns the earlier error without running."""
+        found = self._tools.get(call.name)
+        if found is not None and not found.cache_errors:
+            error_cache = None
         key = (call.name, _normalise(call.arguments))
         if error_cache is not None and key in error_cache:
             earlier = error_cache[key]
@@ -202,7 +212,6 @@ class Toolbox:
                 duration_s=0.0,
                 cached=True,
             )
-        found = self._tools.get(call.name)
         if found is None:
             outcome = ToolOutcome(
                 content=f"ERROR: unknown tool {call.name!r}; available: {', '.join(self._tools) or 'none'}",

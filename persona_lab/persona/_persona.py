@@ -6,14 +6,16 @@ and the field (``tenancy.yaml: identity.name: Field required``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from persona_lab.core import PersonaError, RoutingPreferences
+from persona_lab.persona._journey import Journey
 
 __all__ = [
     "Autonomy",
@@ -74,6 +76,24 @@ class Persona(_Frozen):
     skills: tuple[Skill, ...] = ()
     routing: RoutingPreferences = Field(default_factory=RoutingPreferences)
     autonomy: Autonomy = Field(default_factory=Autonomy)
+    journeys: tuple[Journey, ...] = ()
+
+    @field_validator("journeys")
+    @classmethod
+    def _unique_journeys(cls, value: tuple[Journey, ...]) -> tuple[Journey, ...]:
+        names = [j.name for j in value]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"journey {name!r} is declared twice")
+        return value
+
+    def journey(self, name: str) -> Journey:
+        """The journey called ``name``; ``KeyError`` naming the known ones otherwise."""
+        for j in self.journeys:
+            if j.name == name:
+                return j
+        known = ", ".join(j.name for j in self.journeys) or "none"
+        raise KeyError(f"persona {self.id!r} has no journey {name!r}; journeys: {known}")
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Persona:
@@ -106,10 +126,15 @@ class Persona(_Frozen):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "<root>"
+            msg = first["msg"]
+            nested = re.match(r"Value error, ([\w.]+): (.*)", msg, re.DOTALL)  # a validator naming a sub-field
+            msg = msg.removeprefix("Value error, ")
+            if nested:
+                field, msg = f"{field}.{nested.group(1)}", nested.group(2)
             others = len(exc.errors()) - 1
             more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
             raise PersonaError(
-                f"{source}: {field}: {first['msg']}{more}", source=source, field=field
+                f"{source}: {field}: {msg}{more}", source=source, field=field
             ) from exc
 
     def system_prompt(self) -> str:

@@ -47,6 +47,7 @@ from persona_lab.routers._verifiers import (
     Verifier,
     stated_confidence,
 )
+from persona_lab.routers._verifiers_combined import CombinedVerifier
 
 _LAZY: dict[str, str] = {
     "ClassifierRouter": "persona_lab.routers._classifier",
@@ -80,6 +81,7 @@ __all__ = [
     "CascadeRouter",
     "Check",
     "ClassifierRouter",
+    "CombinedVerifier",
     "ConfidenceVerifier",
     "ConstraintRouter",
     "Difficulty",

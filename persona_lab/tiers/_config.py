@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from persona_lab.core import ConfigError
 
 if TYPE_CHECKING:
     from persona_lab.core import Backend
 
-__all__ = ["ModelConfig", "Price", "Secret", "TierConfig"]
+__all__ = ["ModelConfig", "Price", "Secret", "TierConfig", "split_model_ref"]
+
+
+def split_model_ref(ref: str) -> tuple[str, str]:
+    """``"provider/model"`` → ``(provider, model)``; the model part may hold more slashes."""
+    provider, sep, model = ref.strip().partition("/")
+    if not sep or not provider or not model:
+        raise ConfigError(f"model {ref!r}: write it as provider/model, e.g. 'openai/gpt-4.1-mini' or "
+                          "'anthropic/claude-3-5-haiku-latest'")
+    return provider, model
 
 
 class Secret:
@@ -78,6 +89,9 @@ class ModelConfig:
     backoff_s: float = 0.5
     latency_s: float | None = None
     backend: Backend | None = field(default=None, repr=False, compare=False)
+    priced_as: str | None = None
+    """``"provider/model"`` whose list price this model is charged at (a local model or a test
+    double priced as an API model); its turn logs say ``price_source="priced-as"``."""
 
     def __post_init__(self) -> None:
         if isinstance(self.api_key, str):
@@ -95,6 +109,14 @@ class ModelConfig:
                 f"{self.provider}/{self.model}: context_window ({self.context_window}) must exceed "
                 f"max_output_tokens ({self.max_output_tokens})"
             )
+
+    @classmethod
+    def of(cls, ref: str | ModelConfig, **settings: Any) -> ModelConfig:
+        """A model from its ``"provider/model"`` name (``"openai/gpt-4.1-mini"``), other fields as keywords."""
+        if isinstance(ref, ModelConfig):
+            return replace(ref, **settings) if settings else ref
+        provider, model = split_model_ref(ref)
+        return cls(provider=provider, model=model, **settings)
 
     @property
     def ref(self) -> str:

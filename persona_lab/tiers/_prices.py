@@ -18,7 +18,7 @@ __all__ = ["Cost", "PriceBook", "PriceSource"]
 
 logger = logging.getLogger("persona_lab.tiers")
 
-PriceSource = Literal["override", "genai-prices", "compute-time", "recorded", "unknown"]
+PriceSource = Literal["override", "genai-prices", "priced-as", "compute-time", "recorded", "unknown"]
 
 _GENAI_PROVIDERS = {"openai": "openai", "anthropic": "anthropic"}
 _PROBE_TOKENS = 1_000
@@ -39,6 +39,12 @@ class PriceBook:
     def price_of(self, config: ModelConfig) -> tuple[Price | None, PriceSource]:
         if config.price is not None:
             return config.price, "override"
+        if config.priced_as is not None:
+            from persona_lab.tiers._config import split_model_ref
+
+            provider, model = split_model_ref(config.priced_as)
+            price, _ = self.price_of(ModelConfig(provider=provider, model=model))
+            return price, ("priced-as" if price is not None else "unknown")
         if config.usd_per_hour is not None:
             return None, "compute-time"
         key = (config.provider, config.model, config.base_url)
@@ -49,7 +55,7 @@ class PriceBook:
 
     def cost(self, config: ModelConfig, usage: Usage, *, duration_s: float = 0.0) -> Cost:
         """Cost of one call; compute-time prices use ``duration_s``."""
-        if config.price is None and config.usd_per_hour is not None:
+        if config.price is None and config.priced_as is None and config.usd_per_hour is not None:
             return Cost(usd=config.usd_per_hour * duration_s / 3600.0, source="compute-time")
         price, source = self.price_of(config)
         if price is None:

@@ -7,11 +7,22 @@ import math
 import os
 import types
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from persona_lab.core import TIER_NAMES, Backend, ConfigError, TierInfo, TierNotConfigured, check_tier, fallback_order
+from persona_lab.core import (
+    TIER_NAMES,
+    Backend,
+    ChatRequest,
+    ConfigError,
+    TierInfo,
+    TierNotConfigured,
+    check_tier,
+    fallback_order,
+)
 from persona_lab.tiers._config import ModelConfig, Price, Secret, TierConfig
 from persona_lab.tiers._prices import PriceBook
+from persona_lab.tiers._scripted import ScriptedBackend, ScriptedResponse
 
 __all__ = ["PROVIDER_LOADERS", "TierRegistry"]
 
@@ -33,12 +44,19 @@ PROVIDER_LOADERS: dict[str, str] = {
 _NEEDS_BASE_URL = {"openai-compatible", "vllm", "ollama", "llama.cpp", "groq", "deepseek"}
 _SDK_KEY_VARS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
-def _as_tier_config(value: TierConfig | ModelConfig | Sequence[ModelConfig]) -> TierConfig:
+TierValue = TierConfig | ModelConfig | str | Sequence[ModelConfig | str]
+"""What a tier may be given as: a config, a model, a ``"provider/model"`` name, or a list of them."""
+
+
+def _as_tier_config(value: TierValue) -> TierConfig:
     if isinstance(value, TierConfig):
         return value
-    if isinstance(value, ModelConfig):
-        return TierConfig((value,))
-    return TierConfig(tuple(value))
+    if isinstance(value, (ModelConfig, str)):
+        return TierConfig((ModelConfig.of(value),))
+    return TierConfig(tuple(ModelConfig.of(v) for v in value))
+
+
+Script = str | Sequence[str | ScriptedResponse] | Callable[[ChatRequest], str | ScriptedResponse] | ScriptedBackend
 
 
 class TierRegistry:
@@ -50,7 +68,7 @@ class TierRegistry:
 
     def __init__(
         self,
-        tiers: Mapping[str, TierConfig | ModelConfig | Sequence[ModelConfig]],
+        tiers: Mapping[str, TierValue],
         *,
         prices: PriceBook | None = None,
         loaders: Mapping[str, str | BackendLoader] | None = None,
@@ -70,6 +88,59 @@ class TierRegistry:
         self.prices = prices or PriceBook()
         self._backends: dict[int, Backend] = {}
         self._infos: Mapping[str, TierInfo] | None = None
+
+    @classmethod
+    def scripted(
+        cls,
+        scripts: Mapping[str, Script],
+        *,
+        priced_as: str | Mapping[str, str] | None = None,
+        chunk_chars: int = 16,
+        time_per_chunk_s: float = 0.0,
+    ) -> TierRegistry:
+        """Test doubles for prototyping, in one call: each tier answers from a script, no model runs.
+
+        ``scripts``: ``{tier: answer}``, where an answer is a string, a list of answers (used in
+        turn, then again from the start), a function of the request, or a ready
+        :class:`ScriptedBackend`. The models are named ``scripted/scripted-<tier>`` and
+        :meth:`describe` calls them test doubles. ``priced_as`` charges them at an API model's list
+        price (one ``"provider/model"`` for every tier, or ``{tier: "provider/model"}``), so cost
+        charts show realistic numbers; without it their cost is unknown.
+        """
+        tiers: dict[str, ModelConfig] = {}
+        for tier, script in scripts.items():
+            check_tier(tier, where="TierRegistry.scripted")
+            if isinstance(script, ScriptedBackend):
+                backend = script
+            else:
+                answers: Any = [script] if isinstance(script, str) else script
+                backend = ScriptedBackend(answers, name=f"scripted-{tier}", chunk_chars=chunk_chars,
+                                          cycle=not callable(answers), time_per_chunk_s=time_per_chunk_s)
+            price_ref = priced_as.get(tier) if isinstance(priced_as, Mapping) else priced_as
+            tiers[tier] = ModelConfig(provider="scripted", model=f"scripted-{tier}", backend=backend,
+                                      priced_as=price_ref)
+        return cls(tiers)
+
+    @classmethod
+    def local(cls, priced_as: Mapping[str, str] | None = None, **settings: Any) -> TierRegistry:
+        """The bundled local model (the ``[local]`` extra) behind the tiers of ``priced_as``, loaded once.
+
+        ``priced_as``: ``{tier: "provider/model"}``; each tier is charged at that API model's list
+        price (labelled ``priced as …`` in :meth:`describe`, ``price_source="priced-as"`` in turn
+        logs), so offline cost charts show what the same routing would cost with those models. Without
+        it, the model is the small tier, priced by compute time. ``settings`` go to
+        ``local_model_config`` (``max_output_tokens``, ``temperature``…). :meth:`aclose` closes the model.
+        """
+        module = importlib.import_module("persona_lab.tiers._local")
+        config: ModelConfig = module.local_model_config(**settings)
+        if not priced_as:
+            return cls({"small": config})
+        models = {tier: replace(config, priced_as=ref) for tier, ref in priced_as.items()}
+        registry = cls(models)
+        shared = registry.backend(next(iter(models.values())))
+        for model in models.values():
+            registry._backends[id(model)] = shared
+        return registry
 
     # -- construction from the environment -------------------------------------------------
 
@@ -190,9 +261,12 @@ class TierRegistry:
                 continue
             refs = " → ".join(m.ref for m in self._tiers[tier].models)
             info = self.info(tier)
-            where = "local" if info.local else "remote"
+            primary = self._tiers[tier].primary
+            where = "test double" if primary.provider == "scripted" else ("local" if info.local else "remote")
             price = info.price_source
-            if info.usd_per_hour is not None:
+            if primary.priced_as is not None:
+                price = f"priced as {primary.priced_as}"
+            elif info.usd_per_hour is not None:
                 price += f" ${info.usd_per_hour:g}/h"
             lines.append(f"{tier:<9} {refs}  [{where}, price: {price}]")
         return "\n".join(lines)
@@ -209,7 +283,7 @@ class TierRegistry:
 
     async def aclose(self) -> None:
         """Close every backend this registry built (injected backends are the caller's)."""
-        backends, self._backends = list(self._backends.values()), {}
+        backends, self._backends = list({id(b): b for b in self._backends.values()}.values()), {}
         for backend in backends:
             await backend.aclose()
 
