@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Literal
 
 from persona_lab._display import TIER_COLOURS, format_usd
@@ -198,7 +199,7 @@ def _clip(text: str, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
 
 
-_TAG_COLOURS = {
+_TAG_COLOURS = MappingProxyType({
     "started": "#455a64",
     "tier": "#455a64",
     "thinking": "#9e9e9e",
@@ -216,7 +217,7 @@ _TAG_COLOURS = {
     "budget": "#e65100",
     "error": "#b71c1c",
     "finished": "#37474f",
-}
+})
 
 
 def render_event_html(event: LoopEvent) -> str | None:
