@@ -64,14 +64,14 @@ def scripted_tiers() -> Any:
     return TierRegistry({"mid": ModelConfig("scripted", "mid", backend=backend, price=Price(1.0, 4.0))})
 
 
-async def bare_loop(n: int) -> tuple[float, int]:
+async def bare_loop(n: int) -> tuple[float, float, int]:
     from persona_lab import ConversationLoop, FixedRouter
     from persona_lab.evaluation import ScenarioSuite
 
     suite = ScenarioSuite.from_yaml_text(suite_text(n, graded=False))
     tiers = scripted_tiers()
     turns = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for persona in variants().values():
         for scenario in suite.scenarios:
             loop = ConversationLoop(persona, tiers, FixedRouter("mid"))
@@ -79,27 +79,29 @@ async def bare_loop(n: int) -> tuple[float, int]:
             for turn in scenario.turns:
                 await loop.achat(conversation, turn.user)
                 turns += 1
-    return time.perf_counter() - started, turns
+    return time.perf_counter() - started, time.process_time() - cpu, turns
 
 
-async def evaluated(n: int, graded: bool, run_dir: Path | None) -> tuple[float, int]:
+async def evaluated(n: int, graded: bool, run_dir: Path | None) -> tuple[float, float, int]:
     from persona_lab.evaluation import ScenarioSuite, evaluate
 
     suite = ScenarioSuite.from_yaml_text(suite_text(n, graded=graded))  # parsing is timed on its own
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = await evaluate(variants(), suite, scripted_tiers(), run_dir=run_dir, progress=False, n_boot=200,
                             concurrency=4)
     result.comparison()
     result.differences()
-    return time.perf_counter() - started, len(result.turns)
+    return time.perf_counter() - started, time.process_time() - cpu, len(result.turns)
 
 
-def median_ms_per_turn(make: Any, repeat: int) -> float:
-    runs = []
+def median_ms_per_turn(make: Any, repeat: int) -> tuple[float, float]:
+    """Median wall-clock and CPU milliseconds per turn (CPU time is steadier on a busy machine)."""
+    wall, cpu = [], []
     for _ in range(repeat):
-        seconds, turns = make()
-        runs.append(seconds / turns * 1e3)
-    return statistics.median(runs)
+        seconds, cpu_seconds, turns = make()
+        wall.append(seconds / turns * 1e3)
+        cpu.append(cpu_seconds / turns * 1e3)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def local_example(max_tokens: int) -> None:
@@ -114,7 +116,7 @@ def local_example(max_tokens: int) -> None:
     tiers = TierRegistry({"mid": local})
     tiers.backend(local)  # load the model before timing
     started = time.perf_counter()
-    result = evaluate_sync(variants(), SUITE, tiers, progress=False, loop_options={"memory_k": 0})
+    result = evaluate_sync(variants(), SUITE, tiers, progress=False, concurrency=1, loop_options={"memory_k": 0})
     seconds = time.perf_counter() - started
     n = len(result.turns)
     print(f"example suite {SUITE.name} offline (SmolLM2-135M via llama.cpp, {max_tokens} output tokens, rule graders, "
@@ -137,7 +139,7 @@ def main() -> None:
     plain = median_ms_per_turn(lambda: asyncio.run(evaluated(n, False, None)), args.repeat)
     graded = median_ms_per_turn(lambda: asyncio.run(evaluated(n, True, None)), args.repeat)
 
-    def with_dir() -> tuple[float, int]:
+    def with_dir() -> tuple[float, float, int]:
         with tempfile.TemporaryDirectory() as tmp:
             return asyncio.run(evaluated(n, True, Path(tmp)))
 
@@ -148,10 +150,11 @@ def main() -> None:
     started = time.perf_counter()
     ScenarioSuite.from_yaml_text(text)
     parse_ms = (time.perf_counter() - started) * 1e3
-    print(f"ConversationLoop alone:                   {bare:.3f} ms/turn")
-    print(f"evaluate(), no graders:                   {plain:.3f} ms/turn  (+{plain - bare:.3f} over the loop)")
-    print(f"evaluate(), 6 rule graders per turn:      {graded:.3f} ms/turn  (+{graded - bare:.3f})")
-    print(f"  + run directory (JSONL, CSV, MD, HTML): {saved:.3f} ms/turn  (+{saved - bare:.3f})")
+    rows = [("ConversationLoop alone", bare), ("evaluate(), no graders", plain),
+            ("evaluate(), 6 rule graders per turn", graded), ("  + run directory (JSONL, CSV, MD, HTML)", saved)]
+    print(f"{'':42} {'wall ms/turn':>12} {'over loop':>10} {'CPU ms/turn':>12} {'over loop':>10}")
+    for name, (wall, cpu) in rows:
+        print(f"{name:42} {wall:12.3f} {wall - bare[0]:+10.3f} {cpu:12.3f} {cpu - bare[1]:+10.3f}")
     print(f"parsing the {n}-scenario suite file (once per run): {parse_ms:.1f} ms")
     if not args.no_local:
         local_example(args.max_tokens)
