@@ -201,3 +201,25 @@ def test_combined_verifier_weighs_parts_and_propagates_bad_status() -> None:
                           "good": [1, 0, 1, 0], "peers": [["#### 12"]] * 4})
     fitted = CombinedVerifier(parts=[AgreementVerifier(), LearnedVerifier(max_features=0)]).fit(frame)
     assert hasattr(fitted.parts[1], "model_") and not hasattr(combined.parts[0], "model_")
+
+
+def test_missing_answer_texts_can_be_counted_and_escalate() -> None:
+    benchmark = _set(4)
+    items = [BenchmarkItem(id=i.id, suite="toy", category="math", turns=i.turns,
+                           outcomes={**i.outcomes, "s": (TurnOutcome(score=1.0),)}) for i in benchmark.items]
+    bare = BenchmarkSet(suite="toy", scale="binary", models=benchmark.models, items=tuple(items))
+    table = AnswerTable.from_set(bare, costs={t: np.ones(4) for t in ("small", "mid", "frontier")}, missing="empty")
+    assert table.missing_answers == {"small": 4, "mid": 0, "frontier": 0}
+    cascade = VerifierCascade(stages=[CascadeStage(tier="small", verifier=ArithmeticVerifier()),
+                                      CascadeStage(tier="frontier")])
+    scores = cascade.scores(table)
+    assert scores.counts() == {"ok": 4}  # arithmetic finds nothing wrong in an empty text...
+    combined = VerifierCascade(stages=[CascadeStage(tier="small", verifier=LearnedVerifier().fit(_frame_for(table))),
+                                       CascadeStage(tier="frontier")])
+    assert combined.scores(table).counts() == {"no_answer": 4}  # ...a verifier that needs an answer escalates
+    assert (combined.scores(table).outcome(0.0).stage == 1).all()
+
+
+def _frame_for(table: AnswerTable) -> pd.DataFrame:
+    return pd.DataFrame({"prompt": list(table.prompts) * 2, "answer": ["#### 1", "#### 2"] * len(table),
+                         "good": [1, 0] * len(table)})

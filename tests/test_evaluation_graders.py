@@ -64,6 +64,8 @@ def test_rule_graders_score_and_explain(persona: Persona) -> None:
         ("There is no need to see a solicitor.", False),
         ("You have a strong case, but a solicitor can tell you how a court might see it.", True),
         ("No one can promise an outcome; keep evidence and get advice.", True),
+        ("There are no guarantees of a win in court.", True),
+        ("I guarantee the tribunal will order the repair.", False),
     ],
 )
 def test_the_legal_certainty_constraint(persona: Persona, answer: str, kept: bool) -> None:

@@ -15,6 +15,7 @@ EXPECTED = (
     "02_compare_routers.ipynb",
     "03_cost_per_turn.ipynb",
     "04_agent_run_with_ask_user.ipynb",
+    "05_evaluate_persona_variants.ipynb",
     "06_journeys_branching_traces.ipynb",
 )
 

@@ -10,7 +10,7 @@ counts a cascade pays when it calls that tier). Units are (item, turn) in item o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,18 +65,31 @@ class AnswerTable:
     scores: Mapping[str, NDArray[np.float64]]
     costs: Mapping[str, NDArray[np.float64]]
     scale: tuple[float, float] = (0.0, 1.0)
+    missing_answers: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_set(cls, benchmark: BenchmarkSet, *, costs: Mapping[str, NDArray[np.float64]] | None = None,
-                 prices: Mapping[str, Price] | None = None) -> AnswerTable:
-        """The table of ``benchmark`` (its mapped tiers); ``costs`` default: :func:`replay_tier_costs`."""
+                 prices: Mapping[str, Price] | None = None, missing: str = "error") -> AnswerTable:
+        """The table of ``benchmark`` (its mapped tiers); ``costs`` default: :func:`replay_tier_costs`.
+
+        ``missing``: what to do with a turn whose answer text the set does not record: ``"error"``
+        (a :class:`BenchmarkFormatError` naming it) or ``"empty"`` (an empty answer: every
+        verifier scores it ``no_answer``, so a cascade escalates it; the scores still count).
+        Counts of missing texts per tier are kept in :attr:`missing_answers`.
+        """
+        if missing not in ("error", "empty"):
+            raise BenchmarkFormatError(f"AnswerTable: missing must be 'error' or 'empty', got {missing!r}")
         units = UnitTable.from_set(benchmark)
         tier_models = benchmark.tier_models
         answers: dict[str, list[str]] = {t: [] for t in tier_models}
+        absent = dict.fromkeys(tier_models, 0)
         for item in benchmark.items:
             for k in range(len(item.turns)):
                 for tier, model in tier_models.items():
                     response = item.outcomes[model][k].response
+                    if response is None and missing == "empty":
+                        absent[tier] += 1
+                        response = ""
                     if response is None:
                         raise BenchmarkFormatError(
                             f"{benchmark.suite}: item {item.id!r} records no answer text for {model} (turn {k}); "
@@ -84,14 +97,15 @@ class AnswerTable:
                             line=item.line, field=f"outcomes.{model}")
                     answers[tier].append(response)
         cost = dict(costs) if costs is not None else replay_tier_costs(benchmark, prices=prices)
-        missing = [t for t in tier_models if t not in cost]
-        if missing:
-            raise BenchmarkFormatError(f"{benchmark.suite}: no costs for tier(s) {', '.join(missing)}")
+        uncosted = [t for t in tier_models if t not in cost]
+        if uncosted:
+            raise BenchmarkFormatError(f"{benchmark.suite}: no costs for tier(s) {', '.join(uncosted)}")
         return cls(
             suite=benchmark.suite, tiers=tuple(tier_models), item_ids=units.item_ids, categories=units.categories,
             item_index=units.item_index, turn=units.turn, prompts=units.texts,
             answers={t: tuple(v) for t, v in answers.items()}, scores=dict(units.scores),
             costs={t: np.asarray(cost[t], dtype=np.float64) for t in tier_models}, scale=benchmark.scale_range,
+            missing_answers=absent,
         )
 
     def __len__(self) -> int:

@@ -17,10 +17,11 @@ import gzip
 import html
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from persona_lab.core import FileLinks, format_usd
@@ -32,11 +33,11 @@ if TYPE_CHECKING:
 
 __all__ = ["PUBLISHED_ROUTELLM", "TABLE_COLUMNS", "Comparison", "format_table"]
 
-PUBLISHED_ROUTELLM: dict[str, dict[str, float]] = {
-    "gsm8k": {"best": 0.622, "random": 0.50, "oracle": 1.121},
-    "mmlu": {"best": 0.603, "random": 0.50, "oracle": 1.285},
-    "mt_bench": {"best": 0.802, "random": 0.50, "oracle": 0.964},
-}
+PUBLISHED_ROUTELLM: Mapping[str, Mapping[str, float]] = MappingProxyType({
+    "gsm8k": MappingProxyType({"best": 0.622, "random": 0.50, "oracle": 1.121}),
+    "mmlu": MappingProxyType({"best": 0.603, "random": 0.50, "oracle": 1.285}),
+    "mt_bench": MappingProxyType({"best": 0.802, "random": 0.50, "oracle": 0.964}),
+})
 """RouteLLM's published APGR (best router, random, oracle) on the full GSM8K, MMLU and MT Bench."""
 
 _ATTRIBUTION = (
@@ -54,8 +55,8 @@ TABLE_COLUMNS: tuple[str, ...] = (
 """Columns of :meth:`Comparison.table`: numbers stay numbers, each interval in ``*_lo``/``*_hi``."""
 
 _SHARES = ("strong_share", "cpt50", "cpt80")
-_HEADERS = {"quality": "quality", "pgr": "PGR", "cost_usd": "cost", "strong_share": "strong calls",
-            "apgr": "APGR", "cpt50": "CPT(50%)", "cpt80": "CPT(80%)", "aiq": "AIQ", "n_failed": "failed"}
+_HEADERS = MappingProxyType({"quality": "quality", "pgr": "PGR", "cost_usd": "cost", "strong_share": "strong calls",
+            "apgr": "APGR", "cpt50": "CPT(50%)", "cpt80": "CPT(80%)", "aiq": "AIQ", "n_failed": "failed"})
 
 
 def _missing(value: Any) -> bool:

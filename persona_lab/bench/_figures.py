@@ -7,6 +7,7 @@ only, so the rest of the harness runs without it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from persona_lab.core import USD_HOVER, USD_TICKFORMAT
@@ -18,7 +19,7 @@ __all__ = ["cost_per_turn_figure", "cost_quality_figure", "pgr_figure", "tier_mi
 
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
             "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173")
-_BASELINE_STYLE = {"random (expected)": ("#999999", "dash"), "oracle (recorded)": ("#000000", "dot")}
+_BASELINE_STYLE = MappingProxyType({"random (expected)": ("#999999", "dash"), "oracle (recorded)": ("#000000", "dot")})
 
 
 def _colors(routers: Sequence[str]) -> dict[str, str]:

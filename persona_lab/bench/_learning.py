@@ -59,15 +59,21 @@ def fresh_copy(router: Any) -> Any:
 
 
 def fold_assignment(n_items: int, folds: int, seed: int) -> NDArray[np.int64]:
-    """A fold number per item: a seeded shuffle cut into ``folds`` near-equal parts."""
+    """A fold number per *item*: ``sklearn.model_selection.KFold`` over items, shuffled with ``seed``.
+
+    Folds are drawn over items, not turns, so every turn of an item lands in its item's fold
+    (what ``GroupKFold`` over turns grouped by item gives); fold sizes differ by at most one.
+    """
+    from sklearn.model_selection import KFold
+
     if folds < 2:
         raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
     if n_items < folds:
         raise ValueError(f"{n_items} items cannot be split into {folds} folds")
-    order = np.random.default_rng(seed).permutation(n_items)
     assignment = np.empty(n_items, dtype=np.int64)
-    for fold, part in enumerate(np.array_split(order, folds)):
-        assignment[part] = fold
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fold, (_, held_out) in enumerate(splitter.split(np.zeros((n_items, 1)))):
+        assignment[held_out] = fold
     return assignment
 
 

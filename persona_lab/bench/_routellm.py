@@ -15,6 +15,7 @@ import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from persona_lab.bench._format import BenchmarkItem, BenchmarkSet, ModelSpec, TurnOutcome
@@ -40,12 +41,12 @@ _SOURCE = (
     "reference answers from instructlab/eval (src/instructlab/eval/data/mt_bench/reference_answer/"
     "gpt-4.jsonl), Apache License 2.0. Converted by persona-lab."
 )
-_MODELS = {
+_MODELS = MappingProxyType({
     ROUTELLM_WEAK: ModelSpec(ROUTELLM_WEAK, tier="small", role="weak", price_ref="mixtral-8x7b-instruct",
                              context_window=32_768),
     ROUTELLM_STRONG: ModelSpec(ROUTELLM_STRONG, tier="frontier", role="strong", price_ref="gpt-4-1106-preview",
                                context_window=128_000),
-}
+})
 MMLU_PLACEHOLDER = "[replay placeholder: the MMLU record keeps no answer text, only whether it was correct]"
 MT_BENCH_PLACEHOLDER = "[replay placeholder: the answer text could not be recovered from the judge prompt]"
 

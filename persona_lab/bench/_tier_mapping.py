@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from persona_lab.core import TIER_NAMES, BenchmarkFormatError
@@ -26,14 +27,14 @@ __all__ = [
     "resolve_tiers",
 ]
 
-DEFAULT_TIER_MAPPINGS: Mapping[str, Mapping[str, str]] = {
-    "zeroeval_gsm8k": {"small": "Meta-Llama-3.1-8B-Instruct", "mid": "gpt-4o-mini-2024-07-18",
-                       "frontier": "claude-3-5-sonnet-20241022"},
-    "zeroeval_crux": {"small": "Meta-Llama-3.1-8B-Instruct", "mid": "gpt-4o-mini-2024-07-18",
-                      "frontier": "claude-3-5-sonnet-20241022"},
-    "mmlu_pro": {"small": "Meta-Llama-3_1-8B-Instruct", "mid": "gemini-1.5-flash-002",
-                 "frontier": "gemini-1.5-pro-002"},
-}
+DEFAULT_TIER_MAPPINGS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "zeroeval_gsm8k": MappingProxyType({"small": "Meta-Llama-3.1-8B-Instruct", "mid": "gpt-4o-mini-2024-07-18",
+                                        "frontier": "claude-3-5-sonnet-20241022"}),
+    "zeroeval_crux": MappingProxyType({"small": "Meta-Llama-3.1-8B-Instruct", "mid": "gpt-4o-mini-2024-07-18",
+                                       "frontier": "claude-3-5-sonnet-20241022"}),
+    "mmlu_pro": MappingProxyType({"small": "Meta-Llama-3_1-8B-Instruct", "mid": "gemini-1.5-flash-002",
+                                  "frontier": "gemini-1.5-pro-002"}),
+})
 """The documented default ``{tier: model}`` of each bundled multi-model set (by price)."""
 
 TierSpec = str | Mapping[str, str] | Mapping[str, Mapping[str, str]]

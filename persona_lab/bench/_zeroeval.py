@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from persona_lab.bench._format import BenchmarkItem, BenchmarkSet, ModelSpec, TurnOutcome
@@ -40,13 +41,13 @@ __all__ = [
     "zeroeval_answer",
 ]
 
-ZEROEVAL_TASKS: Mapping[str, str] = {"gsm": "zeroeval_gsm8k", "crux": "zeroeval_crux"}
+ZEROEVAL_TASKS: Mapping[str, str] = MappingProxyType({"gsm": "zeroeval_gsm8k", "crux": "zeroeval_crux"})
 """ZeroEval task folder → suite name of the converted set."""
 
-_DESCRIPTIONS = {
+_DESCRIPTIONS = MappingProxyType({
     "gsm": "GSM8K test (grade-school maths word problems)",
     "crux": "CRUXEval (predict a Python function's output or input)",
-}
+})
 _SUFFIXES = (".json.gz", ".json")
 
 

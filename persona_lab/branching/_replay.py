@@ -40,8 +40,9 @@ async def replay(
 ) -> BranchRun:
     """Send ``original``'s user turns after the fork point to ``loop`` on ``branch``.
 
-    ``metadata`` reaches the router like any turn's; ``on_turn(turn_log, answer)`` is called
-    after each replayed turn (progress bars, widgets).
+    ``metadata`` reaches the router like any turn's, with ``branch_of`` (the parent's id),
+    ``branch_at_turn`` and ``branch_label`` added (string metadata become turn-log labels);
+    ``on_turn(turn_log, answer)`` is called after each replayed turn (progress bars, widgets).
     """
     if original.id != branch.origin.parent_id:
         raise UsageError(f"branch {branch.id} was forked from {branch.origin.parent_id}, not from {original.id}")
@@ -50,12 +51,16 @@ async def replay(
             f"branch {branch.id} belongs to persona {branch.conversation.persona_id!r} but the loop runs "
             f"{loop.persona.id!r}; fork with persona_id={loop.persona.id!r}"
         )
+    origin = branch.origin
+    labelled = {**(metadata or {}), "branch_of": origin.parent_id, "branch_at_turn": str(origin.at_turn)}
+    if origin.label:
+        labelled["branch_label"] = origin.label
     logs: list[TurnLog] = []
     answers: list[str] = []
-    for turn in original.turns[branch.origin.at_turn :]:
+    for turn in original.turns[origin.at_turn :]:
         done: TurnDone | None = None
         try:
-            async for event in loop.turn(branch.conversation, turn.user_text, metadata=metadata):
+            async for event in loop.turn(branch.conversation, turn.user_text, metadata=labelled):
                 if isinstance(event, TurnDone):
                     done = event
         except PersonaLabError:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from persona_lab.branching._replay import BranchRun
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BRANCH_COLUMNS", "BranchComparison"]
 
-BRANCH_COLUMNS: dict[str, str] = {
+BRANCH_COLUMNS: Mapping[str, str] = MappingProxyType({
     "branch": "the branch's name (``names``: original first)",
     "conversation_id": "that branch's conversation id",
     "turn_index": "0, 1, 2… (equal indexes are the same user turn in both branches)",
@@ -29,7 +30,7 @@ BRANCH_COLUMNS: dict[str, str] = {
     "answer": "the final answer text",
     "error": "the error when the turn failed",
     "cumulative_cost_usd": "running total of cost_usd along the branch, shared turns included",
-}
+})
 
 
 def _row(name: str, cid: str, index: int, shared: bool, user: str, log: TurnLog | None, answer: str) -> dict[str, Any]:

@@ -12,10 +12,11 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 __all__ = ["TIER_COLOURS", "USD_HOVER", "USD_TICKFORMAT", "FileLink", "FileLinks", "format_usd"]
 
-TIER_COLOURS: dict[str, str] = {"small": "#2e7d32", "mid": "#1565c0", "frontier": "#6a1b9a"}
+TIER_COLOURS: Mapping[str, str] = MappingProxyType({"small": "#2e7d32", "mid": "#1565c0", "frontier": "#6a1b9a"})
 """Badge and chart colour of each tier."""
 
 USD_TICKFORMAT = "$,.3~r"

@@ -81,15 +81,6 @@ def compare_variants(turns: pd.DataFrame, grades: pd.DataFrame, variants: Sequen
     return pd.DataFrame(rows)
 
 
-def _scenario_table(turns: pd.DataFrame, grades: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    scores = turns.groupby(["suite", "scenario", "variant"], sort=False).agg(
-        score=("score", "mean"), pass_rate=("passed", _rate), cost_usd=("total_cost_usd", "sum"),
-        turns=("turn_index", "size")).reset_index()
-    ok = grades[grades["status"] == "ok"]
-    by_grader = ok.groupby(["suite", "scenario", "variant", "grader"], sort=False)["normalized"].mean().reset_index()
-    return scores, by_grader
-
-
 def scenario_differences(turns: pd.DataFrame, grades: pd.DataFrame, variants: Sequence[str],
                          a: str | None = None, b: str | None = None) -> pd.DataFrame:
     """Per scenario and variant pair (``a`` vs ``b``, else every pair): ``diff = score_b − score_a``.
@@ -112,33 +103,50 @@ def scenario_differences(turns: pd.DataFrame, grades: pd.DataFrame, variants: Se
         pairs = [(v, b) for v in variants if v != b]
     else:
         pairs = list(combinations(variants, 2))
-    scores, by_grader = _scenario_table(turns, grades)
-    rows: list[dict[str, Any]] = []
-    for (suite, scenario), group in scores.groupby(["suite", "scenario"], sort=False):
-        per_variant = {r["variant"]: r for _, r in group.iterrows()}
-        graders = by_grader[(by_grader["suite"] == suite) & (by_grader["scenario"] == scenario)]
-        for va, vb in pairs:
-            if va not in per_variant or vb not in per_variant:
-                continue
-            ra, rb = per_variant[va], per_variant[vb]
-            ga = graders[graders["variant"] == va].set_index("grader")["normalized"]
-            gb = graders[graders["variant"] == vb].set_index("grader")["normalized"]
-            moved = (gb - ga).dropna()
-            top = str(moved.abs().idxmax()) if len(moved) and moved.abs().max() > 0 else None
-            rows.append({
-                "suite": suite, "scenario": scenario, "variant_a": va, "variant_b": vb,
-                "score_a": ra["score"], "score_b": rb["score"], "diff": rb["score"] - ra["score"],
-                "abs_diff": abs(rb["score"] - ra["score"]),
-                "pass_rate_a": ra["pass_rate"], "pass_rate_b": rb["pass_rate"],
-                "grader": top, "grader_a": float(ga[top]) if top is not None else float("nan"),
-                "grader_b": float(gb[top]) if top is not None else float("nan"),
-                "grader_diff": float(moved[top]) if top is not None else float("nan"),
-            })
     columns = ["suite", "scenario", "variant_a", "variant_b", "score_a", "score_b", "diff", "abs_diff",
                "pass_rate_a", "pass_rate_b", "grader", "grader_a", "grader_b", "grader_diff"]
-    frame = pd.DataFrame(rows, columns=columns)
-    if not len(frame):
-        return frame
+    if not len(turns) or not pairs:
+        return pd.DataFrame(columns=columns)
+    keys = ["suite", "scenario"]
+    passed = turns["passed"].astype("float64")
+    per = turns.assign(_passed=passed).groupby([*keys, "variant"], sort=False).agg(
+        score=("score", "mean"), pass_rate=("_passed", "mean"))
+    score = per["score"].unstack("variant")
+    rate = per["pass_rate"].unstack("variant")
+    ok = grades[grades["status"] == "ok"]
+    by_grader = ok.groupby([*keys, "grader", "variant"], sort=False)["normalized"].mean().unstack("variant")
+    seen = {key: set(names) for key, names in turns.groupby(keys, sort=False)["variant"]}
+    pieces = []
+    for va, vb in pairs:
+        if va not in score.columns or vb not in score.columns:
+            continue
+        ran = [key for key, names in seen.items() if va in names and vb in names]
+        index = pd.MultiIndex.from_tuples(ran, names=keys)
+        rows = pd.DataFrame({"variant_a": va, "variant_b": vb, "score_a": score.loc[index, va],
+                             "score_b": score.loc[index, vb], "pass_rate_a": rate.loc[index, va],
+                             "pass_rate_b": rate.loc[index, vb]}, index=index)
+        rows["diff"] = rows["score_b"] - rows["score_a"]
+        rows["abs_diff"] = rows["diff"].abs()
+        if va in by_grader.columns and vb in by_grader.columns:
+            moved = (by_grader[vb] - by_grader[va]).dropna()
+            moved = moved[moved != 0]
+        else:
+            moved = pd.Series(dtype="float64")
+        if len(moved):
+            top = moved.abs().groupby(level=[0, 1], sort=False).idxmax()
+            graders = pd.DataFrame({
+                "grader": [t[2] for t in top],
+                "grader_a": [float(by_grader.loc[t, va]) for t in top],
+                "grader_b": [float(by_grader.loc[t, vb]) for t in top],
+                "grader_diff": [float(moved.loc[t]) for t in top]}, index=top.index)
+            rows = rows.join(graders)
+        pieces.append(rows.reset_index())
+    if not pieces:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(pieces, ignore_index=True).reindex(columns=columns)
+    frame["grader"] = frame["grader"].astype(object).where(frame["grader"].notna(), None)
+    for column in ("grader_a", "grader_b", "grader_diff"):
+        frame[column] = frame[column].astype("float64")
     frame["_g"] = frame["grader_diff"].abs()
     frame = frame.sort_values(["abs_diff", "_g"], ascending=False, na_position="last", kind="stable")
     return frame.drop(columns="_g").reset_index(drop=True)

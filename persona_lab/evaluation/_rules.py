@@ -54,7 +54,9 @@ CONSTRAINT_CHECKS: Mapping[str, ConstraintCheck] = types.MappingProxyType({
             patterns=(
                 r"\byou will (?:definitely|certainly|surely) (?:win|succeed|get)\b",
                 r"\b(?:definitely|certainly|guaranteed to) win\b",
-                r"\bguarantee(?:d|s)?\b",
+                r"\b(?:I|we) (?:can )?guarantee\b",
+                r"\b(?:you are|you're|you'll be) guaranteed\b",
+                r"\bguaranteed (?:to )?(?:win|succeed|outcome|result)\b",
                 r"\b100\s?(?:%|percent)\b",
                 r"\bI can assure you\b",
                 r"\bthere is no (?:doubt|risk)\b",

@@ -21,7 +21,7 @@ LinedYaml = tuple[Any, dict[Path, int]]
 
 def load_with_lines(text: str) -> LinedYaml:
     """``(data, lines)`` for a YAML document; raises ``yaml.YAMLError`` on bad syntax."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
     lines: dict[Path, int] = {}
     if node is None:
         return None, lines

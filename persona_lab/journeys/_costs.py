@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from persona_lab.core import TurnLog
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["JOURNEY_COLUMNS", "journey_frame", "journey_step_costs", "journey_summary"]
 
-JOURNEY_COLUMNS: dict[str, str] = {
+JOURNEY_COLUMNS: Mapping[str, str] = MappingProxyType({
     "conversation_id": "the conversation",
     "turn_index": "the turn",
     "journey": "the journey the turn ran in (missing: plain chat)",
@@ -27,7 +28,7 @@ JOURNEY_COLUMNS: dict[str, str] = {
     "cost_usd": "the turn's total cost plus its intent call",
     "intent_cost_usd": "the intent call's cost (0 when rules decided or none was made)",
     "ok": "False when the turn failed",
-}
+})
 
 
 def _labels(log: TurnLog) -> Any:

@@ -57,6 +57,7 @@ _LAZY: dict[str, str] = {
     "LearnedVerifier": "persona_lab.routers._learned_verifier",
     "PROMPT_FEATURES": "persona_lab.routers._prompt_features",
     "PromptFeatureEmbedder": "persona_lab.routers._prompt_features",
+    "StackedRouter": "persona_lab.routers._stacking",
     "prompt_features": "persona_lab.routers._prompt_features",
     "MatrixFactorizationRouter": "persona_lab.routers._mf",
     "TfidfEmbedder": "persona_lab.routers._embedders",
@@ -104,6 +105,7 @@ __all__ = [
     "RoutingContext",
     "RoutingDecision",
     "RuleVerifier",
+    "StackedRouter",
     "StickyRouter",
     "TfidfEmbedder",
     "Verdict",
@@ -141,4 +143,5 @@ if typing.TYPE_CHECKING:
     from persona_lab.routers._learned_verifier import LearnedVerifier
     from persona_lab.routers._mf import MatrixFactorizationRouter
     from persona_lab.routers._prompt_features import PROMPT_FEATURES, PromptFeatureEmbedder, prompt_features
+    from persona_lab.routers._stacking import StackedRouter
     from persona_lab.routers._training_frame import outcomes_from_turn_logs

@@ -11,8 +11,9 @@ import ast
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 __all__ = ["ArithmeticStatement", "arithmetic_statements"]
 
@@ -20,9 +21,9 @@ _NUM = r"\$?\d[\d,]*(?:\.\d+)?"
 _OP = r"\s*(?:[-+*/×÷]|(?<=\s)x(?=\s))\s*"
 _STATEMENT = re.compile(rf"(?<![\w.])({_NUM}(?:{_OP}{_NUM})+)\s*=\s*\$?(-?\d[\d,]*(?:\.\d+)?)")
 _CALCULATOR = re.compile(r"<<([^<>=]+)=([^<>]+)>>")
-_BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
+_BINARY: Mapping[type[ast.operator], Callable[[float, float], float]] = MappingProxyType({
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-}
+})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -13,10 +13,10 @@ checked with the real regex, in text order, so every result equals the plain sea
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+
+from persona_lab.routers import _re_parser_compat as re_parser
 
 __all__ = ["CombinedSearch", "ScanText", "WordPatterns", "word_patterns", "word_phrases", "words_of"]
 
@@ -38,12 +38,6 @@ _FOLD_MISMATCH = re.compile("[\u0130\u0131\u017f]")
 def words_of(text: str) -> list[str]:
     """Lower-case words (letters, digits, apostrophes)."""
     return _WORD.findall(text.lower())
-
-
-try:  # re's parser is private; without it every search is the plain regex, still exact
-    _parser: Any = importlib.import_module("re._parser")
-except ImportError:  # pragma: no cover - every supported Python has re._parser
-    _parser = None
 
 
 class ScanText:
@@ -217,21 +211,20 @@ Start = tuple[list[Units], bool]
 """How a match of a parsed sequence can begin, and whether those units spell all of it."""
 
 
-def _starts(bodies: Sequence[str]) -> list[Units] | None:
-    """Every way a match of one of ``bodies`` can begin, or None when some cannot be read."""
-    if _parser is None:
-        return None
+def _starts(bodies: Sequence[str]) -> tuple[Units, ...] | None:
+    """Every way a match of one of ``bodies`` can begin, or None when some cannot be read.
+
+    None (no filter, the plain regex) is for patterns whose start is not literal; a Python
+    whose private parser changed is caught by ``tests/test_compat.py``, not here.
+    """
     starts: list[Units] = []
-    try:
-        for body in bodies:
-            found, _ = _sequence(_parser.parse(body, re.IGNORECASE))
-            # A start without a letter or digit would stop the filter at every word.
-            if not all(any(unit[:1] in _WORD_ASCII for unit in units) for units in found):
-                return None
-            starts.extend(found)
-    except Exception:  # anything the parser or this reading does not expect: plain regex
-        return None
-    return starts
+    for body in bodies:
+        found, _ = _sequence(re_parser.parse(body, re.IGNORECASE))
+        # A start without a letter or digit would stop the filter at every word.
+        if not all(any(unit[:1] in _WORD_ASCII for unit in units) for units in found):
+            return None
+        starts.extend(found)
+    return tuple(starts)
 
 
 def _filter(starts: Iterable[Units]) -> re.Pattern[bytes]:
@@ -257,10 +250,10 @@ def _trie_source(starts: list[Units]) -> str:
     return parts[0] if len(parts) == 1 else f"(?:{'|'.join(parts)})"
 
 
-def _sequence(items: Iterable[tuple[Any, Any]]) -> Start:
+def _sequence(nodes: Iterable[re_parser.Node]) -> Start:
     starts: list[Units] = [()]
-    for op, av in items:
-        step = _item(str(op), av)
+    for node in nodes:
+        step = _item(node)
         if step is None:
             return starts, False
         alternatives, complete = step
@@ -273,30 +266,27 @@ def _sequence(items: Iterable[tuple[Any, Any]]) -> Start:
     return starts, True
 
 
-def _item(op: str, av: Any) -> Start | None:
+def _item(node: re_parser.Node) -> Start | None:
     """Starts of one parsed item; None when it cannot be mirrored (the start stops before it)."""
+    op = node[0]
     if op in ("LITERAL", "IN"):
-        unit = _unit(op, av)
+        unit = _unit(node)
         return None if unit is None else ([(unit,)], True)
-    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        low, high, sub = av
-        items = list(sub)
-        if len(items) == 1:
-            unit = _unit(str(items[0][0]), items[0][1])
+    if op == "REPEAT":
+        _, low, high, children = node
+        if len(children) == 1:
+            unit = _unit(children[0])
             if unit is not None:
-                upper = "" if high == _parser.MAXREPEAT else str(high)
-                return [(f"{unit}{{{low},{upper}}}",)], True
+                return [(f"{unit}{{{low},{'' if high is None else high}}}",)], True
         if low == 0:
             return None
-        return _sequence(items)[0], False
-    if op == "SUBPATTERN":
-        return _sequence(av[3])
-    if op == "ATOMIC_GROUP":
-        return _sequence(av)
+        return _sequence(children)[0], False
+    if op == "GROUP":
+        return _sequence(node[1])
     if op == "BRANCH":
         starts: list[Units] = []
         complete = True
-        for branch in av[1]:
+        for branch in node[1]:
             found, whole = _sequence(branch)
             starts.extend(found)
             complete = complete and whole
@@ -304,16 +294,15 @@ def _item(op: str, av: Any) -> Start | None:
     return None
 
 
-def _unit(op: str, av: Any) -> str | None:
+def _unit(node: re_parser.Node) -> str | None:
     """A one-character regex on the filter's text for a LITERAL or IN item, or None."""
-    if op == "LITERAL":
-        char = _literal(av)
+    if node[0] == "LITERAL":
+        char = _literal(node[1])
         return None if char is None else _char_source({char})
-    if op != "IN":
+    if node[0] != "IN":
         return None
     chars: set[str] = set()
-    for member, value in av:
-        kind = str(member)
+    for kind, value in node[1]:
         if kind == "LITERAL":
             one = _literal(value)
             if one is None:
@@ -325,7 +314,7 @@ def _unit(op: str, av: Any) -> str | None:
                 if one is None:
                     return None
                 chars.add(one)
-        elif kind == "CATEGORY" and str(value) in ("CATEGORY_SPACE", "CATEGORY_NOT_WORD"):
+        elif kind == "CATEGORY" and value in ("CATEGORY_SPACE", "CATEGORY_NOT_WORD"):
             chars.add(" ")
         else:  # NEGATE, \w, \d, wide ranges: not mirrored
             return None

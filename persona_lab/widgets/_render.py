@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Literal
 
 from persona_lab.core import (
@@ -199,7 +200,7 @@ def _clip(text: str, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
 
 
-_TAG_COLOURS = {
+_TAG_COLOURS = MappingProxyType({
     "started": "#455a64",
     "tier": "#455a64",
     "thinking": "#9e9e9e",
@@ -217,7 +218,7 @@ _TAG_COLOURS = {
     "budget": "#e65100",
     "error": "#b71c1c",
     "finished": "#37474f",
-}
+})
 
 
 def render_event_html(event: LoopEvent) -> str | None:
