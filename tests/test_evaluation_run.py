@@ -77,7 +77,8 @@ async def test_a_variant_that_breaks_a_constraint_is_caught_and_is_the_largest_d
         assert (tmp_path / name).stat().st_size > 0
     html = (tmp_path / "report.html").read_text()
     assert "<script" not in html and "constraint.no_legal_certainty" in html
-    assert "breaks no_legal_certainty" in result.grades.to_string() or (result.grades["passed"] == False).any()  # noqa: E712
+    broken = result.grades[(result.grades["variant"] == "reckless") & (result.grades["passed"] == False)]  # noqa: E712
+    assert broken["reason"].str.startswith("breaks no_legal_certainty").any()
 
 
 async def test_a_grader_that_raises_leaves_the_turn_ungraded_and_the_run_goes_on(careful: Persona) -> None:
@@ -237,3 +238,49 @@ def test_graded_tier_runs_become_router_training_data(careful: Persona) -> None:
     assert (frame["quality_small"] < frame["quality_mid"]).any()
     router = KNNRouter(n_neighbors=3).fit(frame)
     assert router.tiers_ == ("small", "mid", "frontier")
+
+
+async def test_a_pair_that_raises_is_reported_and_the_others_finish(careful: Persona, reckless: Persona) -> None:
+    class Broken:
+        name = "broken"
+
+        def route(self, context: Any) -> Any:
+            raise ZeroDivisionError("bug in a custom router")  # not a persona-lab error: a plain bug
+
+    from persona_lab import FixedRouter
+
+    tiers, _ = tiers_of(by_persona)
+    result = await evaluate({"careful": careful}, TENANCY, tiers, router={"ok": FixedRouter("mid"), "bug": Broken()},
+                            progress=False, n_boot=0)
+    assert set(result.turns["variant"]) == {"careful/ok", "careful/bug"}
+    ok = result.turns[result.turns["variant"] == "careful/ok"]
+    assert ok["score"].notna().all() and len(ok) == 5
+    bug = result.turns[result.turns["variant"] == "careful/bug"]
+    assert bug["error_type"].eq("RouterError").all() and bug["failed"].all()
+    assert result.n_failed_conversations == 4
+    assert bug["error"].str.contains("bug in a custom router").all()
+
+
+async def test_pairs_that_record_nothing_are_listed_as_pair_failures(careful: Persona, tmp_path: Path) -> None:
+    from persona_lab.loops import SystemClock
+
+    class BrokenClock(SystemClock):
+        def now(self) -> Any:
+            raise OSError("clock unavailable")  # a plain bug, not a persona-lab error
+
+    tiers, _ = tiers_of(by_persona)
+    suite = ScenarioSuite.from_yaml_text(
+        "version: 1\nsuite: s\nscenarios:\n  - id: a\n    turns: [{user: hi}]\n  - id: b\n    turns: [{user: yo}]\n",
+        source="s.yaml")
+    result = await evaluate(careful, suite, tiers, clock=BrokenClock(), progress=False, run_dir=tmp_path)
+    assert len(result.turns) == 0
+    assert sorted((f.scenario, f.error_type) for f in result.pair_failures) == [("a", "OSError"), ("b", "OSError")]
+    assert result.n_failed_conversations == 2
+    assert "clock unavailable" in (tmp_path / "report.html").read_text()
+
+    simulated = ScenarioSuite.from_yaml_text(
+        "version: 1\nsuite: sim\nscenarios:\n  - id: c\n    simulated_user: {goal: get help, tier: frontier}\n",
+        source="sim.yaml")
+    dead = TierRegistry({"mid": ModelConfig(provider="scripted", model="m", backend=ScriptedBackend([]))})
+    result = await evaluate(careful, simulated, dead, progress=False)
+    assert [f.error_type for f in result.pair_failures] == ["NoTurns"]

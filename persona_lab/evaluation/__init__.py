@@ -19,7 +19,7 @@ from persona_lab.evaluation._frames import EVALUATION_COLUMNS, GRADE_COLUMNS, gr
 from persona_lab.evaluation._grade import SCALES, Grade, Grader, GradingInput, apply_grader, grader_name
 from persona_lab.evaluation._judge import LLMJudge, parse_pass_fail, parse_rating
 from persona_lab.evaluation._records import EvaluatedTurn, read_evaluated_turns, write_evaluated_turns
-from persona_lab.evaluation._result import EvaluationResult
+from persona_lab.evaluation._result import EvaluationResult, PairFailure
 from persona_lab.evaluation._rules import (
     CONSTRAINT_CHECKS,
     ConstraintCheck,
@@ -68,6 +68,7 @@ __all__ = [
     "GradingInput",
     "JudgeSpec",
     "LLMJudge",
+    "PairFailure",
     "Scenario",
     "ScenarioError",
     "ScenarioSuite",

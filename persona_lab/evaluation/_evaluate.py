@@ -19,7 +19,7 @@ from persona_lab.evaluation._errors import ScenarioError
 from persona_lab.evaluation._grade import Grader
 from persona_lab.evaluation._pair import PairJob, run_pair
 from persona_lab.evaluation._records import EvaluatedTurn, read_evaluated_turns, write_evaluated_turns
-from persona_lab.evaluation._result import EvaluationResult
+from persona_lab.evaluation._result import EvaluationResult, PairFailure
 from persona_lab.evaluation._scenario import ScenarioSuite, load_scenarios
 from persona_lab.evaluation._variants import Variant, build_variants
 from persona_lab.loops import Toolbox
@@ -135,16 +135,19 @@ async def evaluate(
     variants = build_variants(personas, router)
     check_scenarios(suites, variants, toolbox)
     path = Path(run_dir) / TURN_LOG_FILE if run_dir is not None else None
-    previous, done = _resume(path) if path is not None else ([], {})
+    planned = [(suite, scenario, variant) for suite in suites for scenario in suite.scenarios for variant in variants
+               if variant.serves(suite.personas_for(scenario))]
+    keys = {(suite.suite, scenario.id, variant.label) for suite, scenario, variant in planned}
+    previous, finished = _resume(path) if path is not None else ([], {})
+    previous = [r for r in previous if r.pair in keys]  # pairs of this call only (the file keeps the rest)
+    done = {pair: attempt for pair, attempt in finished.items() if pair in keys}
     jobs = [
         PairJob(suite=suite.suite, scenario=scenario, variant=variant, attempt=uuid.uuid4().hex[:8], tiers=tiers,
                 judge_tiers=judge_tiers or tiers, toolbox=toolbox, graders=tuple(graders),
                 conversation_graders=tuple(conversation_graders), clock=clock,
                 loop_options=dict(loop_options or {}), agent_options=dict(agent_options or {}))
-        for suite in suites
-        for scenario in suite.scenarios
-        for variant in variants
-        if variant.serves(suite.personas_for(scenario)) and (suite.suite, scenario.id, variant.label) not in done
+        for suite, scenario, variant in planned
+        if (suite.suite, scenario.id, variant.label) not in done
     ]
     semaphore = asyncio.Semaphore(max(1, concurrency))
     bar = None
@@ -155,9 +158,21 @@ async def evaluate(
                    dynamic_ncols=True)
     fresh: list[list[EvaluatedTurn]] = [[] for _ in jobs]
 
+    failures: list[PairFailure] = []
+
     async def one(n: int, job: PairJob) -> None:
         async with semaphore:
-            records = await run_pair(job)
+            try:
+                records = await run_pair(job)
+            except Exception as exc:  # one broken pair (a bug in a tool, a router…) must not end the run
+                failures.append(PairFailure(suite=job.suite, scenario=job.scenario.id, variant=job.variant.label,
+                                            error_type=type(exc).__name__, error=str(exc)))
+                records = []
+            else:
+                if not records:
+                    failures.append(PairFailure(suite=job.suite, scenario=job.scenario.id,
+                                                variant=job.variant.label, error_type="NoTurns",
+                                                error="no turn ran (the simulated user's tier failed at once?)"))
         fresh[n] = records
         if path is not None and records:
             write_evaluated_turns(path, records)
@@ -172,7 +187,8 @@ async def evaluate(
     records = previous + [r for pair in fresh for r in pair]
     result = EvaluationResult.from_records(
         records, variants=[v.label for v in variants], suites={s.suite: s.source or "" for s in suites},
-        seconds=time.perf_counter() - started, resumed_pairs=len(done), n_boot=n_boot, seed=seed)
+        seconds=time.perf_counter() - started, resumed_pairs=len(done), n_boot=n_boot, seed=seed,
+        failures=failures)
     if run_dir is not None:
         result.save(run_dir, html_report=report, turn_logs=False)
     return result

@@ -125,6 +125,9 @@ def result_markdown(result: EvaluationResult) -> str:
     if len(problems):
         parts += ["", f"### Ungraded: {result.n_grader_errors} grader errors, {result.n_unparseable} unparseable "
                       "judge replies (no score, never counted as 0)", "", _markdown_table(problems)]
+    if result.pair_failures:
+        parts += ["", f"### {len(result.pair_failures)} scenario × variant pairs raised (left out; the run went on)",
+                  ""] + [f"- {f.scenario} × {f.variant}: {f.error_type}: {f.error}" for f in result.pair_failures]
     lines = answered_by(result)
     if lines:
         parts += ["", "Who answered: " + "; ".join(lines) + "."]
@@ -160,6 +163,14 @@ def _transcripts_html(result: EvaluationResult) -> str:
     return "".join(blocks)
 
 
+def _failures_html(result: EvaluationResult) -> str:
+    if not result.pair_failures:
+        return ""
+    items = "".join(f"<li>{html.escape(f.scenario)} × {html.escape(f.variant)}: {html.escape(f.error_type)}: "
+                    f"{html.escape(f.error)}</li>" for f in result.pair_failures)
+    return f"<h2>Pairs that raised (left out; the run went on)</h2><ul>{items}</ul>"
+
+
 def result_html(result: EvaluationResult, *, title: str = "persona-lab evaluation") -> str:
     """One page: comparison, differences, grading problems, who answered, every transcript."""
     who = "".join(f"<li>{html.escape(line)}</li>" for line in answered_by(result))
@@ -178,7 +189,8 @@ def result_html(result: EvaluationResult, *, title: str = "persona-lab evaluatio
         f"<h2>Largest per-scenario differences</h2>{_table_html(_readable_differences(result))}"
         f"<h2>Ungraded</h2><p>{result.n_grader_errors} grader errors, {result.n_unparseable} unparseable judge "
         f"replies (no score, never counted as 0).</p>{_table_html(_problems(result))}"
-        f"<h2>Who answered</h2><ul>{who or '<li>nothing ran</li>'}</ul>"
+        + _failures_html(result)
+        + f"<h2>Who answered</h2><ul>{who or '<li>nothing ran</li>'}</ul>"
         f"<h2>Transcripts</h2>{_transcripts_html(result)}"
         "</body></html>"
     )

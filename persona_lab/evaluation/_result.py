@@ -19,6 +19,17 @@ if TYPE_CHECKING:
 __all__ = ["EvaluationResult"]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PairFailure:
+    """A scenario × variant that produced no record: its run raised (the run went on without it)."""
+
+    suite: str
+    scenario: str
+    variant: str
+    error_type: str
+    error: str
+
+
 @dataclass(repr=False)
 class EvaluationResult:
     """An evaluation's graded turns and what is derived from them.
@@ -36,18 +47,20 @@ class EvaluationResult:
     resumed_pairs: int = 0
     n_boot: int = 1000
     seed: int = 0
+    pair_failures: list[PairFailure] = field(default_factory=list)
+    """Pairs that raised before recording any turn (conversations that broke off are in the records)."""
     _comparison: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
     def from_records(cls, records: Sequence[EvaluatedTurn], *, variants: Sequence[str], suites: Mapping[str, str],
                      seconds: float = 0.0, resumed_pairs: int = 0, n_boot: int = 1000,
-                     seed: int = 0) -> EvaluationResult:
+                     seed: int = 0, failures: Sequence[PairFailure] = ()) -> EvaluationResult:
         order = {v: n for n, v in enumerate(variants)}
         ordered = sorted(records, key=lambda r: (r.suite, r.scenario, order.get(r.variant, len(order)),
                                                  r.turn_log.turn_index, r.turn_log.step_index or 0))
         return cls(records=ordered, variants=list(variants), suites=dict(suites), turns=turns_frame(ordered),
                    grades=grades_frame(ordered), seconds=seconds, resumed_pairs=resumed_pairs, n_boot=n_boot,
-                   seed=seed)
+                   seed=seed, pair_failures=list(failures))
 
     def __repr__(self) -> str:
         pairs = len({r.pair for r in self.records})
@@ -68,7 +81,8 @@ class EvaluationResult:
 
     @property
     def n_failed_conversations(self) -> int:
-        return sum(1 for r in self.records if r.last and r.failed)
+        """Conversations that broke off with an error, plus pairs that raised before any turn."""
+        return sum(1 for r in self.records if r.last and r.failed) + len(self.pair_failures)
 
     @property
     def scenarios(self) -> list[str]:
@@ -139,7 +153,10 @@ class EvaluationResult:
                                 "resumed_pairs": self.resumed_pairs, "n_boot": self.n_boot, "seed": self.seed,
                                 "turns": len(self.turns), "unparseable": self.n_unparseable,
                                 "grader_errors": self.n_grader_errors,
-                                "failed_conversations": self.n_failed_conversations}
+                                "failed_conversations": self.n_failed_conversations,
+                                "pair_failures": [dict(suite=f.suite, scenario=f.scenario, variant=f.variant,
+                                                       error_type=f.error_type, error=f.error)
+                                                  for f in self.pair_failures]}
         paths["run_json"].write_text(json.dumps(info, indent=2), encoding="utf-8")
         if html_report:
             paths["report_html"] = directory / "report.html"
