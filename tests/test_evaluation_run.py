@@ -262,7 +262,7 @@ async def test_a_pair_that_raises_is_reported_and_the_others_finish(careful: Per
 
 
 async def test_pairs_that_record_nothing_are_listed_as_pair_failures(careful: Persona, tmp_path: Path) -> None:
-    from persona_lab.loops import SystemClock
+    from persona_lab.core import SystemClock
 
     class BrokenClock(SystemClock):
         def now(self) -> Any:
