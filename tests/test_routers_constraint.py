@@ -127,3 +127,41 @@ def test_a_harder_turn_never_gets_a_cheaper_tier() -> None:
         assert chosen == sorted(chosen), cost_weight
     # a critical (safety) turn is at the top of the scale
     assert ConstraintRouter().route(context("I want to hurt myself")).tier == "frontier"
+
+
+def test_fit_calibrates_difficulty_cutpoints_from_outcomes() -> None:
+    import pandas as pd
+
+    from persona_lab._errors import RouterError
+    from persona_lab.routers import ConstraintRouter
+
+    short = [f"Hi, how is day {i} going for you?" for i in range(60)]
+    hard = [f"Explain why and derive step by step the proof that the algorithm {i} is optimal; analyse the "
+            f"trade-offs and compare the probability of failure" for i in range(40)]
+    frame = pd.DataFrame({"prompt": short + hard,
+                          "quality_small": [1.0] * 60 + [0.0] * 40, "quality_frontier": [1.0] * 100})
+    router = ConstraintRouter().fit(frame)
+    assert len(router.cutpoints_) == 1 and router.tiers_ == ("small", "frontier")
+    # unfitted, the hand-set capabilities send the hard prompts and the chat to different places...
+    tiers = {"small", "frontier"}
+    fitted = [router.route(context(p, tiers=tuple(tiers))).tier for p in short[:5] + hard[:5]]
+    assert fitted == ["small"] * 5 + ["frontier"] * 5
+    decision = router.route(context(hard[0], tiers=("small", "frontier")))
+    assert decision.features["rule"] == "fitted" and "fitted band of frontier" in decision.reason
+    # ...and a hard constraint still wins over the fitted band
+    assert router.route(context(hard[0], tiers=("small",))).tier == "small"
+    with pytest.raises(RouterError, match="at least two tiers"):
+        ConstraintRouter().fit(frame[["prompt", "quality_small"]])
+
+
+def test_fitted_cutpoints_never_leave_a_tier_empty() -> None:
+    import numpy as np
+
+    from persona_lab.routers._constraint_fit import fit_cutpoints, tier_for_difficulty
+
+    rng = np.random.default_rng(0)
+    difficulty = rng.random(500)
+    quality = np.column_stack([np.ones(500), np.ones(500)])  # the cheap tier always does: cost decides
+    cuts = fit_cutpoints(difficulty, quality, [0.0, 1.0], cost_weight=0.3)
+    share = np.mean([tier_for_difficulty(d, cuts) for d in difficulty])
+    assert 0.05 <= share <= 0.1  # as few frontier turns as allowed, not none

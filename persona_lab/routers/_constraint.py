@@ -6,12 +6,19 @@ estimated cost breaks the persona's per-turn cap or what is left of its session 
 survivors are scored: a tier is penalised for capability below the difficulty (steeply) and
 above it (gently, that is wasted money), plus ``cost_weight`` × its relative cost and
 ``latency_weight`` × its relative latency. Difficulty spans [0, 1], so every tier can win.
+
+Unfitted, the capabilities are hand-set (:data:`DEFAULT_CAPABILITIES`). :meth:`ConstraintRouter.fit`
+calibrates them from recorded outcomes: it learns the difficulty cutpoints where one tier takes
+over from the next (maximising training quality − ``cost_weight`` × relative cost, every tier
+kept between 5% and 95% of the turns) and then routes each turn to the feasible tier of its
+difficulty band.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from persona_lab.core import (
     TIER_RANK,
@@ -26,6 +33,15 @@ from persona_lab.core import (
 from persona_lab.routers._difficulty import Difficulty, estimate_difficulty
 from persona_lab.routers._params import RouterParams
 from persona_lab.routers._tier_choice import configured_tiers, pinned_tier
+
+
+def _bare_context(prompt: str) -> RoutingContext:
+    """A context holding only a training prompt, for the difficulty estimator."""
+    from persona_lab._persona import RoutingPreferences
+
+    return RoutingContext(conversation_id="fit", turn_index=0, message=prompt, history=(), prompt_tokens=0,
+                          tools_needed=False, tool_names=(), preferences=RoutingPreferences(), session_cost_usd=0.0,
+                          tiers={})
 
 __all__ = ["DEFAULT_CAPABILITIES", "ConstraintRouter"]
 
@@ -87,6 +103,37 @@ class ConstraintRouter(RouterParams):
     def name(self) -> str:
         return "constraint"
 
+    # -- calibration from recorded outcomes ------------------------------------------------------
+
+    def fit(self, frame: Any, y: None = None) -> ConstraintRouter:
+        """Learn the difficulty cutpoints from a training frame (``prompt``, ``quality_<tier>``…).
+
+        Fitted attributes: ``tiers_`` (cheapest first), ``cutpoints_`` (one fewer than tiers),
+        ``capabilities_`` (the band midpoints, for reading), ``n_samples_fit_``.
+        """
+        import numpy as np
+
+        from persona_lab.routers._constraint_fit import fit_cutpoints
+        from persona_lab.routers._training_frame import training_set
+
+        del y
+        data = training_set(frame, "ConstraintRouter")
+        if len(data.tiers) < 2:
+            raise RouterError("ConstraintRouter.fit needs outcomes of at least two tiers")
+        values = np.array([self._difficulty(_bare_context(p)).value for p in data.prompts], dtype=float)
+        if data.costs is not None and max(data.costs.values()) > min(data.costs.values()):
+            low, high = min(data.costs.values()), max(data.costs.values())
+            relative = [(data.costs[t] - low) / (high - low) for t in data.tiers]
+        else:
+            relative = [n / (len(data.tiers) - 1) for n in range(len(data.tiers))]
+        cuts = fit_cutpoints(values, data.quality, relative, cost_weight=self.cost_weight)
+        edges = [0.0, *cuts, 1.0]
+        self.tiers_: tuple[str, ...] = data.tiers
+        self.cutpoints_: tuple[float, ...] = cuts
+        self.capabilities_: dict[str, float] = {t: (edges[n] + edges[n + 1]) / 2 for n, t in enumerate(data.tiers)}
+        self.n_samples_fit_: int = len(values)
+        return self
+
     # -- the hard filter -----------------------------------------------------------------------
 
     def violations(self, context: RoutingContext, info: TierInfo) -> list[str]:
@@ -138,6 +185,8 @@ class ConstraintRouter(RouterParams):
             return self._least_bad(context, configured, infos, problems, features)
 
         difficulty = self._difficulty(context)
+        if hasattr(self, "cutpoints_"):
+            return self._route_fitted(difficulty, feasible, features, configured, problems)
         costs = {t: infos[t].estimated_cost(context.prompt_tokens, self.expected_output_tokens) for t in feasible}
         known = [c for c in costs.values() if c is not None]
         top_cost = max(known, default=0.0)
@@ -174,6 +223,23 @@ class ConstraintRouter(RouterParams):
         if excluded:
             reason += f"; excluded {', '.join(excluded)}"
         return RoutingDecision(tier=chosen, reason=reason, scores=scores, features=features)
+
+    def _route_fitted(self, difficulty: Difficulty, feasible: list[str], features: dict[str, Feature],
+                      configured: tuple[str, ...], problems: Mapping[str, list[str]]) -> RoutingDecision:
+        """The fitted band of the difficulty; the nearest feasible tier when that one is excluded."""
+        from persona_lab.routers._constraint_fit import tier_for_difficulty
+
+        band = self.tiers_[tier_for_difficulty(difficulty.value, self.cutpoints_)]
+        chosen = band if band in feasible else nearest_configured(band, tuple(feasible))
+        features.update(difficulty=round(difficulty.value, 4), difficulty_kind=difficulty.kind,
+                        cutpoints=", ".join(f"{c:.3f}" for c in self.cutpoints_), rule="fitted")
+        reason = f"difficulty {difficulty.value:.2f} ({difficulty.kind}) falls in the fitted band of {band}"
+        excluded = [t for t in configured if problems[t]]
+        if chosen != band:
+            reason += f"; {band} is excluded, nearest feasible: {chosen}"
+        elif excluded:
+            reason += f"; excluded {', '.join(excluded)}"
+        return RoutingDecision(chosen, reason, {}, features)
 
     def _least_bad(
         self,
