@@ -132,7 +132,7 @@ def test_a_harder_turn_never_gets_a_cheaper_tier() -> None:
 def test_fit_calibrates_difficulty_cutpoints_from_outcomes() -> None:
     import pandas as pd
 
-    from persona_lab._errors import RouterError
+    from persona_lab.core import RouterError
     from persona_lab.routers import ConstraintRouter
 
     short = [f"Hi, how is day {i} going for you?" for i in range(60)]

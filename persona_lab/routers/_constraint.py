@@ -26,6 +26,7 @@ from persona_lab.core import (
     RouterError,
     RoutingContext,
     RoutingDecision,
+    RoutingPreferences,
     TierInfo,
     check_tiers,
     nearest_tier,
@@ -37,8 +38,6 @@ from persona_lab.routers._tier_choice import configured_tiers, pinned_tier
 
 def _bare_context(prompt: str) -> RoutingContext:
     """A context holding only a training prompt, for the difficulty estimator."""
-    from persona_lab._persona import RoutingPreferences
-
     return RoutingContext(conversation_id="fit", turn_index=0, message=prompt, history=(), prompt_tokens=0,
                           tools_needed=False, tool_names=(), preferences=RoutingPreferences(), session_cost_usd=0.0,
                           tiers={})
@@ -230,7 +229,7 @@ class ConstraintRouter(RouterParams):
         from persona_lab.routers._constraint_fit import tier_for_difficulty
 
         band = self.tiers_[tier_for_difficulty(difficulty.value, self.cutpoints_)]
-        chosen = band if band in feasible else nearest_configured(band, tuple(feasible))
+        chosen = band if band in feasible else nearest_tier(band, feasible)
         features.update(difficulty=round(difficulty.value, 4), difficulty_kind=difficulty.kind,
                         cutpoints=", ".join(f"{c:.3f}" for c in self.cutpoints_), rule="fitted")
         reason = f"difficulty {difficulty.value:.2f} ({difficulty.kind}) falls in the fitted band of {band}"
@@ -239,7 +238,7 @@ class ConstraintRouter(RouterParams):
             reason += f"; {band} is excluded, nearest feasible: {chosen}"
         elif excluded:
             reason += f"; excluded {', '.join(excluded)}"
-        return RoutingDecision(chosen, reason, {}, features)
+        return RoutingDecision(tier=chosen, reason=reason, features=features)
 
     def _least_bad(
         self,
