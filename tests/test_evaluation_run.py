@@ -284,3 +284,16 @@ async def test_pairs_that_record_nothing_are_listed_as_pair_failures(careful: Pe
     dead = TierRegistry({"mid": ModelConfig(provider="scripted", model="m", backend=ScriptedBackend([]))})
     result = await evaluate(careful, simulated, dead, progress=False)
     assert [f.error_type for f in result.pair_failures] == ["NoTurns"]
+
+
+async def test_grades_are_recorded_in_the_turn_logs_labels_and_scores(careful: Persona, tmp_path: Path) -> None:
+    tiers, _ = tiers_of(by_persona)
+    result = await evaluate({"careful": careful}, TENANCY, tiers, run_dir=tmp_path, progress=False, n_boot=0)
+    logs = {(r.labels["scenario"], r.turn_index): r for r in read_turn_logs(tmp_path / "turn_logs.jsonl")}
+    first = logs[("mould-repairs", 0)]
+    assert first.labels["variant"] == "careful" and first.labels["router"] == "fixed-mid"
+    assert first.scores["grade.mentions"] == 1.0
+    assert first.scores["grade.constraint.no_legal_certainty"] == 1.0
+    assert first.scores["score"] == pytest.approx(sum(v for k, v in first.scores.items() if k.startswith("grade."))
+                                                  / 3)
+    assert "score_grade.length" in result.turns.columns and "label_variant" in result.turns.columns

@@ -1,8 +1,9 @@
 """Evaluated records as tidy frames: one row per turn, one row per grade.
 
 ``turns_frame`` has every ``turn_logs_to_frame`` column (``suite`` = scenario suite,
-``item_id`` = scenario, ``category`` = variant, ``score`` = the turn's 0–1 grade) plus
-:data:`EVALUATION_COLUMNS` and one ``grade.<grader>`` column (0–1) per grader name.
+``item_id`` = scenario, ``category`` = variant, ``score`` = the turn's 0–1 grade, and from the
+turn logs' labels and scores ``label_scenario``, ``label_variant``, ``label_router`` and one
+``score_grade.<grader>`` column, 0–1, per grader) plus :data:`EVALUATION_COLUMNS`.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ GRADE_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 
 def turns_frame(records: Sequence[EvaluatedTurn]) -> pd.DataFrame:
-    """One row per evaluated turn: turn-log columns, evaluation columns, ``grade.<grader>`` scores."""
+    """One row per evaluated turn: turn-log columns (``score_grade.<grader>`` among them), evaluation columns."""
     import pandas as pd
 
     frame = turn_logs_to_frame([r.labelled_turn_log() for r in records])
@@ -82,13 +83,6 @@ def turns_frame(records: Sequence[EvaluatedTurn]) -> pd.DataFrame:
     }
     for name, dtype, _ in EVALUATION_COLUMNS:
         frame[name] = pd.Series(extra[name], dtype=dtype, index=frame.index)  # type: ignore[call-overload]
-    names = sorted({g.grader for r in records for g in r.grades})
-    for name in names:
-        values = []
-        for r in records:
-            grade = next((g for g in r.grades if g.grader == name), None)
-            values.append(grade.normalized if grade is not None else None)
-        frame[f"grade.{name}"] = pd.Series(values, dtype="float64", index=frame.index)
     return frame
 
 

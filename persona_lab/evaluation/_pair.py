@@ -38,6 +38,12 @@ class PairJob:
     agent_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def labels(self) -> dict[str, str]:
+        """The turn's metadata (the loops keep it as the turn log's labels; routers see it too)."""
+        return {"suite": self.suite, "item_id": self.scenario.id, "category": self.variant.label,
+                "scenario": self.scenario.id, "variant": self.variant.label, "router": self.variant.router_label}
+
+    @property
     def conversation_id(self) -> str:
         return f"{self.suite}/{self.scenario.id}/{self.variant.label}/{self.attempt}"
 
@@ -66,7 +72,7 @@ async def _run_chat(job: PairJob) -> list[EvaluatedTurn]:
                             **dict(job.loop_options))
     conversation = loop.new_conversation(id=job.conversation_id)
     simulator = UserSimulator(job.tiers, scenario.simulated_user) if scenario.simulated_user else None
-    metadata = {"suite": job.suite, "item_id": scenario.id, "category": variant.label}
+    metadata = job.labels
     transcript: list[tuple[str, str]] = []
     tools_used: list[str] = []
     records: list[EvaluatedTurn] = []
@@ -149,7 +155,7 @@ async def _run_task(job: PairJob) -> list[EvaluatedTurn]:
         return answers.pop(0) if answers else "I have nothing to add; please go on with your best judgement."
 
     assert scenario.task is not None
-    metadata = {"suite": job.suite, "item_id": scenario.id, "category": variant.label}
+    metadata = job.labels
     run = await agent.run(scenario.task, user_respond=respond, metadata=metadata, run_id=job.conversation_id)
     logs = list(run.turn_logs)
     if not logs:

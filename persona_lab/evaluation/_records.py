@@ -2,10 +2,13 @@
 
 On disk each is one JSONL line: the turn log's fields (so ``read_turn_logs`` reads the file as
 plain turn logs) plus an ``evaluation`` object with the scenario, variant, answer and grades.
-The turn log carries the labels: ``suite`` = the scenario suite, ``item_id`` = the scenario,
-``category`` = the variant, ``score`` = the turn's grade (mean of its normalised grades, empty
-when any grade is missing), so ``outcomes_from_turn_logs`` turns graded runs into router
-training data.
+The turn log carries them too, in its general mappings:
+
+- ``labels``: ``scenario``, ``variant``, ``router``, and for the tools that read benchmark labels
+  ``suite`` (the scenario suite), ``item_id`` (the scenario) and ``category`` (the variant);
+- ``scores``: ``grade.<grader>`` (each grade on 0–1) and ``score`` (the turn's grade: the mean of
+  its normalised grades, absent when a grade is missing), so ``outcomes_from_turn_logs`` turns
+  graded runs into router training data.
 """
 
 from __future__ import annotations
@@ -83,11 +86,17 @@ class EvaluatedTurn:
         return (self.turn_log.total_cost_usd or 0.0) + self.grading_cost_usd + self.simulator_cost_usd
 
     def labelled_turn_log(self) -> TurnLog:
+        """The turn log with the evaluation's labels and scores (see the module docstring)."""
+        labels = {**self.turn_log.labels, "suite": self.suite, "item_id": self.scenario, "category": self.variant,
+                  "scenario": self.scenario, "variant": self.variant, "router": self.router}
+        scores = {k: v for k, v in self.turn_log.scores.items() if k != "score" and not k.startswith("grade.")}
         score = self.score
-        labels = {**self.turn_log.labels, "suite": self.suite, "item_id": self.scenario, "category": self.variant}
-        scores = {k: v for k, v in self.turn_log.scores.items() if k != "score"}
         if score is not None and not math.isnan(score):
             scores["score"] = float(score)
+        for grade in self.grades:
+            value = grade.normalized
+            if value is not None:
+                scores[f"grade.{grade.grader}"] = value
         return dataclasses.replace(self.turn_log, labels=labels, scores=scores)
 
     def to_dict(self) -> dict[str, Any]:

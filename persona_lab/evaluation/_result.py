@@ -105,7 +105,7 @@ class EvaluationResult:
         """The turns of one scenario × variant: user text, answer, score, tier, cost and each grade."""
         rows = self.turns[(self.turns["scenario"] == scenario) & (self.turns["variant"] == variant)]
         columns = ["turn", "user_text", "answer", "score", "passed", "tier", "total_cost_usd", "latency_s",
-                   "grade_problems", *[c for c in self.turns.columns if c.startswith("grade.")]]
+                   "grade_problems", *[c for c in self.turns.columns if c.startswith("score_grade.")]]
         return rows[columns].reset_index(drop=True)
 
     def turn_records(self, scenario: str, variant: str) -> list[EvaluatedTurn]:
