@@ -9,6 +9,8 @@ buckets: short (< 200 characters), medium (200–1,000) and long (> 1,000). Each
 one prompt through the real ``route(context)``. The learned routers are fitted on the MMLU and
 GSM8K turns of the items whose prompts are not measured (Mixtral as small, GPT-4 as frontier).
 Timings on a busy machine are slower and noisier: the load average is printed first.
+The answer verifiers (issue 13) are timed last, one ``score(prompt, answer, peers)`` per recorded
+answer of the bundled GSM8K and ZeroEval GSM8K sets.
 """
 
 from __future__ import annotations
@@ -184,6 +186,60 @@ def main() -> None:
         batch_us = (time.perf_counter() - start) / len(everything) * 1e6
         samples = {b: measure(router.route, ctxs, 1) for b, ctxs in learned_ctx.items()}
         print(row(name, samples, 2000, f"  (fit {fit_s:.1f} s, score_texts {batch_us:.0f} µs/text)"), flush=True)
+    verifier_latency(args.seed)
+
+
+def verifier_latency(seed: int) -> None:
+    """Per-decision latency of each answer verifier's ``score(prompt, answer, peers)`` on bundled answers.
+
+    Answers: the small model's recorded answers of the bundled GSM8K (Mixtral) and ZeroEval GSM8K
+    (Llama-3.1-8B), the peer for agreement the mid/strong model's answer to the same prompt; the
+    learned verifier is fitted on the other half of the items.
+    """
+    from persona_lab.bench import AnswerTable, load_suite
+    from persona_lab.routers import (
+        AgreementVerifier,
+        ArithmeticVerifier,
+        CombinedVerifier,
+        FinalAnswerVerifier,
+        LearnedVerifier,
+        ParseVerifier,
+        RefusalVerifier,
+    )
+
+    rows: list[tuple[str, str, str]] = []
+    for suite in ("gsm8k", "zeroeval_gsm8k"):
+        benchmark = load_suite(suite)
+        no_costs = {t: np.zeros(len(benchmark.items)) for t in benchmark.tier_models}  # latency only
+        table = AnswerTable.from_set(benchmark, costs=no_costs)
+        weak, peer = table.tiers[0], table.tiers[1]
+        rng = np.random.default_rng(seed)
+        measured = rng.random(len(table)) < 0.5
+        train = table.rows(~measured)
+        fitted = LearnedVerifier().fit(pd.DataFrame({
+            "prompt": list(train.prompts), "answer": list(train.answers[weak]),
+            "good": train.scores[weak] >= train.scores[table.tiers[-1]],
+            "peers": [[a] for a in train.answers[peer]]}))
+        index = np.flatnonzero(measured)[:400]
+        cases = [(table.prompts[i], table.answers[weak][i], [table.answers[peer][i]]) for i in index]
+        verifiers = {
+            "FinalAnswerVerifier": FinalAnswerVerifier(), "ArithmeticVerifier": ArithmeticVerifier(),
+            "ParseVerifier": ParseVerifier(), "RefusalVerifier": RefusalVerifier(),
+            "AgreementVerifier": AgreementVerifier(), "LearnedVerifier": fitted,
+            "Agreement+Learned (combined)": CombinedVerifier(parts=[AgreementVerifier(), fitted]),
+        }
+        for name, verifier in verifiers.items():
+            for prompt, answer, peers in cases[:20]:  # warm-up
+                verifier.score(prompt, answer, peers)
+            samples = []
+            for prompt, answer, peers in cases:
+                start = time.perf_counter_ns()
+                verifier.score(prompt, answer, peers)
+                samples.append((time.perf_counter_ns() - start) / 1000)
+            rows.append((name, suite, cell(samples)))
+    print(f"\n{'verifier (µs per answer, score())':<32} {'answers of':<16} {'median':>9} {'p95':>8}")
+    for name, suite, timing in rows:
+        print(f"{name:<32} {suite:<16} {timing}")
 
 
 if __name__ == "__main__":
