@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 _logging.getLogger("persona_lab").addHandler(_logging.NullHandler())
 
-_EXPORTS: dict[str, str] = {
+_EXPORTS: _typing.Mapping[str, str] = _types.MappingProxyType({
     # persona
     "Persona": "persona_lab.persona",
     # vocabulary: tier names, routing preferences, messages, records, the sync helper
@@ -127,7 +127,7 @@ _EXPORTS: dict[str, str] = {
     "replay_tiers": "persona_lab.bench",
     "run_live": "persona_lab.bench",
     "write_benchmark_set": "persona_lab.bench",
-}
+})
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
