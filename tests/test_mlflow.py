@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("mlflow")
 
-from persona_lab import ConversationLoop, FixedRouter, Persona, TierRegistry  # noqa: E402
-from persona_lab.bench import compare  # noqa: E402
-from persona_lab.mlflow import log_chat, log_comparison, tracking_client  # noqa: E402
-from tests.test_bench_support import KeywordThresholdRouter, synthetic_set  # noqa: E402
+from persona_lab import ConversationLoop, FixedRouter, Persona, TierRegistry
+from persona_lab.bench import compare
+from persona_lab.mlflow import log_chat, log_comparison, tracking_client
+from tests.test_bench_support import KeywordThresholdRouter, synthetic_set
 
 
 def _artifacts(client: object, run_id: str) -> set[str]:
