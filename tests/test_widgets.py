@@ -7,6 +7,7 @@ import html
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from persona_lab import (
     ToolCall,
     tool,
 )
-from persona_lab.core import AskingUser, ChatRequest, ProviderError, TurnLog
+from persona_lab.core import AskingUser, ChatRequest, ProviderError, TurnLog, Usage
 from persona_lab.tiers import ScriptedBackend, ScriptedResponse
 from persona_lab.widgets import (
     AskUserPanel,
@@ -89,16 +90,23 @@ def bubbles(widget: ChatWidget) -> list[str]:
 # -- chat ------------------------------------------------------------------------------------
 
 
+def press_enter(widget: ChatWidget) -> None:
+    """What Enter in the browser does: the text box sends a ``submit`` event."""
+    widget.text._handle_string_msg(None, {"event": "submit"}, [])
+
+
 async def test_streaming_fills_the_bubble_with_exactly_the_generated_text(persona: Persona, make_tiers: Any) -> None:
     answer = "The deposit must be protected within thirty days of payment, " * 8
     backend = ScriptedBackend([answer], chunk_chars=5, time_per_chunk_s=0.002)
     widget = ChatWidget(chat_loop(persona, make_tiers, mid=backend), flush_interval_s=0.02)
     seen: list[str] = []
 
-    widget.text.value = "When must my deposit be protected?"  # what Enter does in the browser
-    assert widget.running and widget.text.disabled is False  # the task has not started yet
+    widget.text.value = "When must my deposit be protected?"  # typing (or leaving the box) sends nothing
+    assert not widget.running and widget.task is None
+    press_enter(widget)
+    assert widget.running and widget.text.value == ""
     await asyncio.sleep(0)
-    assert widget.text.disabled and widget.send_button.disabled and not widget.stop_button.disabled
+    assert not widget.text.disabled and not widget.send_button.disabled and not widget.stop_button.disabled
     bubble = widget.messages.children[-1]
     bubble.observe(lambda change: seen.append(change["new"]), names="value")
     log = await widget.task
@@ -193,18 +201,78 @@ async def test_a_failing_backend_shows_its_error_and_keeps_it_on_the_task(person
     assert not widget.text.disabled  # the user can try again
 
 
-async def test_a_second_click_while_a_turn_runs_does_not_start_a_second_turn(persona: Persona, make_tiers: Any) -> None:
+async def test_messages_sent_while_a_turn_runs_wait_and_run_in_order(persona: Persona, make_tiers: Any) -> None:
     backend = ScriptedBackend(["one answer " * 20], chunk_chars=4, time_per_chunk_s=0.001, cycle=True)
     widget = ChatWidget(chat_loop(persona, make_tiers, mid=backend))
     widget.text.value = "first"
     widget.send_button.click()
-    widget.text.value = "second"
-    assert widget.send("third") is False
-    await asyncio.sleep(0.01)
-    widget.send_button.click()
+    assert widget.send("second") and list(widget.pending) == ["second"]
+    assert "1 message waiting" in widget.status.value
+    widget.text.value = "third"  # typed ahead while the first turn streams
+    press_enter(widget)
+    assert list(widget.pending) == ["second", "third"] and widget.text.value == ""
+    for _ in range(10):
+        await widget.task
+        await asyncio.sleep(0)
+        if not widget.running and not widget.pending:
+            break
+    assert [r.messages[-1].content for r in backend.requests] == ["first", "second", "third"]
+    assert widget.conversation.turn_count == 3 and len(widget.messages.children) == 6
+    assert "waiting" not in widget.status.value
+
+
+async def test_leaving_the_box_keeps_the_draft_and_sends_nothing(persona: Persona, make_tiers: Any) -> None:
+    backend = ScriptedBackend(["answer"], cycle=True)
+    widget = ChatWidget(chat_loop(persona, make_tiers, mid=backend))
+    widget.text.value = "a draft"  # the browser syncs the value on every key and on blur
+    await asyncio.sleep(0.05)
+    assert widget.task is None and backend.requests == [] and widget.text.value == "a draft"
+
+
+async def test_the_bubble_shows_the_wait_until_the_first_token(persona: Persona, make_tiers: Any) -> None:
+    slow = ScriptedBackend([ScriptedResponse("late answer", latency_s=0.5)])
+    widget = ChatWidget(chat_loop(persona, make_tiers, mid=slow), flush_interval_s=0.01)
+    seen: list[str] = []
+    widget.send("hello")
+    await asyncio.sleep(0)
+    widget.messages.children[-1].observe(lambda change: seen.append(change["new"]), names="value")
     await widget.task
-    assert len(backend.requests) == 1
-    assert len(widget.messages.children) == 2 and widget.conversation.turn_count == 1
+    waits = [float(m) for v in seen for m in re.findall(r"waiting for the first token… ([0-9.]+) s", v)]
+    assert len(waits) >= 2 and waits == sorted(waits) and waits[-1] >= 0.2
+    assert "waiting for the first token" not in bubbles(widget)[-1]
+
+
+async def test_an_answer_cut_by_the_token_limit_is_marked(persona: Persona) -> None:
+    from tests.conftest import scripted_tier
+
+    cut = ScriptedResponse("an answer that stops mid", usage=Usage(input_tokens=20, output_tokens=16))
+    whole = ScriptedResponse("short", usage=Usage(input_tokens=20, output_tokens=3))
+    tiers = TierRegistry({"mid": scripted_tier(ScriptedBackend([cut, whole]), model="m", max_output_tokens=16)})
+    widget = ChatWidget(ConversationLoop(persona, tiers, FixedRouter("mid")))
+    widget.send("one")
+    await widget.task
+    assert 'data-cut="length"' in bubbles(widget)[-1] and "16 tokens" in bubbles(widget)[-1]
+    widget.send("two")
+    await widget.task
+    assert "plab-cut" not in bubbles(widget)[-1]
+
+
+async def test_the_transcript_has_a_static_copy_and_exports_to_html(
+    persona: Persona, make_tiers: Any, tmp_path: Path
+) -> None:
+    widget = ChatWidget(chat_loop(persona, make_tiers, mid=ScriptedBackend(["Static **answer**."])))
+    widget.send("<b>question</b>")
+    await widget.task
+    static = widget.static_html()
+    assert "plab-static" in static and "<strong>answer</strong>" in static and "&lt;b&gt;question" in static
+    assert "<b>question</b>" not in static and "1 turn" in static
+    bundle = widget._repr_mimebundle_()
+    assert bundle is not None and "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/html"] == static
+    link = widget.to_html(tmp_path / "chat.html")
+    page = (tmp_path / "chat.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "Static <strong>answer" in page
+    assert "chat.html" in link._repr_html_()
 
 
 async def test_clicks_from_another_thread_start_and_stop_turns_on_the_loop(persona: Persona, make_tiers: Any) -> None:
@@ -214,6 +282,7 @@ async def test_clicks_from_another_thread_start_and_stop_turns_on_the_loop(perso
 
     def click_send() -> None:  # a kernel subshell delivers the click on its own thread
         widget.text.value = "from a thread"
+        widget.send_button.click()
 
     await asyncio.to_thread(click_send)
     for _ in range(100):
@@ -418,6 +487,21 @@ async def test_free_text_answers_resume_the_run(persona: Persona, make_tiers: An
     run = await widget.task
     assert run.output == "Noted: The user answered: 12 Mill Lane"
     assert widget.answer("again") is False  # nothing is asked any more
+
+
+async def test_a_run_has_a_static_copy_and_exports_to_html(persona: Persona, make_tiers: Any, tmp_path: Path) -> None:
+    widget = RunWidget(agent_with(persona, make_tiers, asks_then_echoes("Which <city>?", ["Leeds"])), task="A letter")
+    assert widget.start()
+    await until(lambda: widget.ask.is_open)
+    widget.ask.option_buttons[0].click()
+    await widget.task
+    static = widget.static_html()
+    assert "plab-static" in static and "Which &lt;city&gt;?" in static and "answered: <b>Leeds</b>" in static
+    assert 'data-status="completed"' in static and "Noted: The user answered: Leeds" in static
+    assert widget._repr_mimebundle_()["text/html"] == static  # type: ignore[index]
+    widget.to_html(tmp_path / "run.html")
+    page = (tmp_path / "run.html").read_text()
+    assert "<script" not in page and "Task: A letter" in page and 'data-kind="asking"' in page
 
 
 async def test_an_answer_clicked_on_another_thread_resumes_the_run(persona: Persona, make_tiers: Any) -> None:

@@ -73,7 +73,9 @@ WIDGET_CSS = """<style>
   white-space:pre-wrap}
 .plab-warn{color:#e65100;background:#fff3e0;border-left:3px solid #e65100;padding:4px 8px;margin:4px 0}
 .plab-status{font-size:12px;color:var(--jp-ui-font-color1,#333)}
-.plab-timeline{font-size:12px;max-height:420px;overflow-y:auto}
+.plab-timeline{font-size:12px}
+.plab-cut{color:#e65100;font-size:12px;border-left:3px solid #e65100;padding:2px 8px;margin:4px 0}
+.plab-static{border:1px dashed var(--jp-border-color2,#ccc);padding:6px 10px;margin:4px 0}
 .plab-event{padding:2px 0;border-bottom:1px dotted var(--jp-border-color2,#ddd)}
 .plab-event code,.plab-args{font-family:var(--jp-code-font-family,monospace);font-size:11px}
 .plab-args{white-space:pre-wrap;color:var(--jp-ui-font-color1,#333)}
@@ -141,15 +143,19 @@ def render_assistant_html(
     status: BubbleStatus = "streaming",
     error: str | None = None,
     detail: str | None = None,
+    waiting_s: float | None = None,
+    cut_at: int | None = None,
 ) -> str:
     """An assistant bubble: notes (tools, retries; already HTML), the Markdown answer, a meta line.
 
     While streaming, the meta line shows the chosen tier and model (and ``detail``, default the
-    status); once the turn is done it is :func:`render_turn_html` of the turn log.
+    status, and ``waiting_s``, the wait so far, until the first token); once the turn is done it
+    is :func:`render_turn_html` of the turn log. ``cut_at`` marks an answer cut by the token limit.
     """
     body = render_markdown(answer)
     if not body and status == "streaming":
-        body = '<span class="plab-note">…</span>'
+        waited = f" {waiting_s:.1f} s" if waiting_s is not None else ""
+        body = f'<span class="plab-note plab-waiting">waiting for the first token…{waited}</span>'
     if turn_log is not None:
         meta = render_turn_html(turn_log)
     else:
@@ -163,6 +169,9 @@ def render_assistant_html(
         extra = '<div class="plab-warn">Stopped: the turn was cancelled and not added to the conversation.</div>'
     if error:
         extra += f'<div class="plab-error">{_e(error)}</div>'
+    if cut_at is not None:
+        extra += (f'<div class="plab-cut" data-cut="length">Cut at the token limit ({cut_at} tokens): the answer is '
+                  "incomplete. Raise the tier's max_output_tokens for longer answers.</div>")
     notes_html = "".join(notes)
     return (
         f'<div class="plab-bubble plab-assistant" data-status="{_e(status)}">{notes_html}'

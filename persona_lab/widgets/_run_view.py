@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
 from persona_lab.core import (
     AskingUser,
+    FileLink,
     Finished,
     LoopEvent,
     Retrying,
@@ -25,6 +27,7 @@ from persona_lab.loops import AgenticLoop, CancelToken, EventCallback, Run, RunS
 from persona_lab.widgets._ask_user import AskUserPanel
 from persona_lab.widgets._background import TaskSlot, resolve_threadsafe
 from persona_lab.widgets._chat import no_tiers_message
+from persona_lab.widgets._follow import LIVE_CSS, StaticCopy, html_page, scroll_box
 from persona_lab.widgets._markdown import render_markdown
 from persona_lab.widgets._render import (
     WIDGET_CSS,
@@ -81,10 +84,13 @@ class RunWidget(w.VBox):  # type: ignore[misc]
     Run starts the run as a background task on the kernel's loop and returns at once;
     ``widget.task`` is that task (``run = await widget.task`` in a later cell) and
     ``widget.last_run`` the latest :class:`Run`. The timeline lists every event; the current
-    step's text streams below it. When the agent asks, the ask-user panel shows the question,
+    step's text streams below it; the timeline sits in a bounded box that follows the newest
+    event unless you scrolled up. When the agent asks, the ask-user panel shows the question,
     its options and a free-text box; the answer resumes the run. A run parked as
     ``awaiting_user`` (e.g. ``Run.from_json``) is shown with :meth:`load` and resumed by
-    answering. Cancel stops the run through its :class:`CancelToken`.
+    answering. Cancel stops the run through its :class:`CancelToken`. A static copy of the
+    run (kept as a separate output, hidden while the widget is alive) stays in the saved
+    notebook after the kernel is gone; :meth:`to_html` exports it.
     """
 
     def __init__(
@@ -96,6 +102,7 @@ class RunWidget(w.VBox):  # type: ignore[misc]
         show_turn_logs: bool = True,
         metadata: Mapping[str, Any] | None = None,
         flush_interval_s: float = FLUSH_INTERVAL_S,
+        timeline_height: int = 360,
     ):
         self.agent = agentic_loop
         self.metadata = dict(metadata or {})
@@ -125,6 +132,8 @@ class RunWidget(w.VBox):  # type: ignore[misc]
         self.status.add_class("plab-run-state")
         self.timeline = w.HTML()
         self.timeline.add_class("plab-run-timeline")
+        self.timeline_box = scroll_box((self.timeline,), max_height=f"{timeline_height}px",
+                                       css_class="plab-run-timeline-box")
         self.step_view = w.HTML()
         self.step_view.add_class("plab-run-step")
         self.ask = AskUserPanel(self._take_answer)
@@ -136,16 +145,17 @@ class RunWidget(w.VBox):  # type: ignore[misc]
         self._timeline_view = ThrottledView(self.timeline, self._render_timeline, interval_s=flush_interval_s)
         self._step_stream = ThrottledView(self.step_view, self._render_step, interval_s=flush_interval_s)
         self._slot = TaskSlot(self._run_ended)
+        self._static = StaticCopy(self.static_html)
 
         self.run_button.on_click(lambda _b: self.start())
         self.cancel_button.on_click(lambda _b: self.cancel())
         parts: list[w.Widget] = [
-            w.HTML(WIDGET_CSS),
+            w.HTML(WIDGET_CSS + LIVE_CSS),
             self.header,
             self.task_box,
             w.HBox((self.run_button, self.cancel_button)),
             self.status,
-            self.timeline,
+            self.timeline_box,
             self.step_view,
             self.ask,
             self.output,
@@ -221,6 +231,34 @@ class RunWidget(w.VBox):  # type: ignore[misc]
             for log in run.turn_logs:
                 self.panel.add(log)
         self._show_end(run)
+
+    def static_html(self) -> str:
+        """The run as HTML without widgets: task, status, timeline, output (the saved notebook's copy)."""
+        task = html.escape(self.task_box.value)
+        note = '<div class="plab-note">A saved run: the live viewer needs a running kernel.</div>'
+        return (f'<div class="plab-static plab-run-static">{WIDGET_CSS}{self.header.value}'
+                f'<div class="plab-question">Task: {task}</div>{self.status.value}{self._render_timeline()}'
+                f"{self.output.value}{self.error.value}{note}</div>")
+
+    def to_html(self, path: str | Path) -> FileLink:
+        """Write the run as a standalone HTML page (offline, no scripts); returns a link to it."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        who = self.agent.persona.identity.name
+        path.write_text(html_page(f"Agent run: {who}", self.static_html()), encoding="utf-8")
+        return FileLink(path)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/html"] = self.static_html()
+        return bundle
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
+        self._static.display()
 
     # -- the run (on the loop) ----------------------------------------------------------------
 
@@ -338,6 +376,10 @@ class RunWidget(w.VBox):  # type: ignore[misc]
         return render_notice_html(f"running · {len(logs)} steps done · {format_usd(sum(known))} · {tokens} tokens")
 
     def _show_end(self, run: Run) -> None:
+        self._render_end(run)
+        self._static.refresh()
+
+    def _render_end(self, run: Run) -> None:
         self.status.value = render_run_status_html(run)
         if run.output:
             body = render_markdown(run.output)

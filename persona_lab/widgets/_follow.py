@@ -1,0 +1,103 @@
+"""Scroll boxes that follow the newest entry unless the user scrolled up, and static copies of widgets.
+
+:func:`scroll_box` wraps children in a bounded, scrollable box. A tiny ``anywidget`` inside it
+(no data, a few lines of JavaScript) scrolls the box to the end whenever its content changes,
+as long as the user has not scrolled up; scrolling back to the end resumes following.
+
+:class:`StaticCopy` keeps a ``text/html`` rendering of a widget as a separate output next to it,
+updated after each turn or run: while the widget is alive its stylesheet hides the copy; once
+the kernel is gone the saved notebook still shows the transcript or timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as w
+
+__all__ = ["FOLLOW_ESM", "LIVE_CSS", "StaticCopy", "html_page", "scroll_box"]
+
+FOLLOW_ESM = """
+function render({ el }) {
+  el.style.display = "none";
+  let tries = 0;
+  const attach = () => {
+    const box = el.closest(".plab-scroll");
+    if (!box) { if (tries++ < 600) { requestAnimationFrame(attach); } return; }
+    let follow = true;
+    const atEnd = () => box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    const toEnd = () => { box.scrollTop = box.scrollHeight; };
+    box.dataset.follow = "1";
+    box.addEventListener("scroll", () => { follow = atEnd(); box.dataset.follow = follow ? "1" : "0"; });
+    new MutationObserver(() => { if (follow) { toEnd(); } })
+      .observe(box, { childList: true, subtree: true, characterData: true });
+    toEnd();
+  };
+  attach();
+}
+export default { render };
+"""
+"""The follower's JavaScript: pinned to the end until the user scrolls up, pinned again at the end."""
+
+LIVE_CSS = "<style>.plab-static{display:none}</style>"
+"""Carried by live widgets only: hides the static copies while the widgets themselves render."""
+
+
+def _follower() -> w.Widget | None:
+    try:
+        import anywidget
+    except ImportError:  # pragma: no cover - anywidget comes with the widgets extra
+        return None
+
+    class ScrollFollower(anywidget.AnyWidget):  # type: ignore[misc]
+        _esm = FOLLOW_ESM
+
+    follower: w.Widget = ScrollFollower()
+    return follower
+
+
+def scroll_box(children: Sequence[w.Widget], *, max_height: str, css_class: str) -> w.Box:
+    """A bounded box that scrolls, following its newest content unless the user scrolled up."""
+    follower = _follower()
+    parts = (*children, follower) if follower is not None else tuple(children)
+    box = w.Box(parts, layout=w.Layout(max_height=max_height, overflow="hidden auto", display="flex",
+                                       flex_flow="column", width="100%"))
+    box.add_class("plab-scroll")
+    box.add_class(css_class)
+    return box
+
+
+class StaticCopy:
+    """A ``text/html`` output showing ``render()``, refreshed with :meth:`refresh` (needs IPython)."""
+
+    def __init__(self, render: Callable[[], str]):
+        self.render = render
+        self._handle: Any = None
+
+    def display(self) -> None:
+        from IPython.display import HTML, display
+
+        self._handle = display(HTML(self.render()), display_id=True)  # type: ignore[no-untyped-call]
+
+    def refresh(self) -> None:
+        if self._handle is None:
+            return
+        from IPython.display import HTML
+
+        try:
+            self._handle.update(HTML(self.render()))  # type: ignore[no-untyped-call]
+        except Exception:  # a copy that cannot refresh must never break a turn
+            self._handle = None
+
+
+def html_page(title: str, body: str) -> str:
+    """A standalone page around a widget's static rendering (works offline: no scripts, no links)."""
+    import html
+
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head>"
+        "<body style='font-family:system-ui,sans-serif;max-width:900px;margin:2em auto'>"
+        f"{body}</body></html>"
+    )
