@@ -237,6 +237,7 @@ def _run_live(args: argparse.Namespace) -> int:
     if not args.router:
         raise ValueError("live mode calls real models: name the routers to run with --router (e.g. --router heuristic)")
     routers = _routers(args.router, args.seed, None) or {}
+    run_dir.mkdir(parents=True, exist_ok=True)
     try:
         _live_suites(args, tiers, suites, routers, run_dir / "turn_logs.jsonl")
     except KeyboardInterrupt:
@@ -281,8 +282,9 @@ def _live_outputs(args: argparse.Namespace, run_dir: Path) -> int:
 
     paths = write_live_outputs(run_dir, run_dir / "turn_logs.jsonl", html_report=not args.no_html)
     print(paths["summary_md"].read_text(encoding="utf-8"), end="")
-    failed = sum(1 for _ in paths["failures_csv"].open(encoding="utf-8")) - 1
-    _err(f"{failed} failed turns (failures.csv)")
+    import pandas as pd
+
+    _err(f"{len(pd.read_csv(paths['failures_csv']))} failed turns (failures.csv)")
     report = f" (open {paths['report_html']})" if "report_html" in paths else ""
     _err(f"run directory: {run_dir}{report}; resume with --resume {run_dir}")
     return 0
