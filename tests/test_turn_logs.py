@@ -240,7 +240,9 @@ def test_a_cut_off_gzip_log_keeps_what_it_holds(tmp_path: Path) -> None:
     payload = b"".join(json.dumps(record(i).to_dict()).encode() + b"\n" for i in range(200))
     packed = gzip.compress(payload)
     path.write_bytes(packed[: len(packed) * 3 // 4])
-    with pytest.warns(TurnLogWarning, match="cut off"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         records = read_turn_logs(path)
+    assert any("the compressed file is cut off" in str(w.message) for w in caught)
     assert 0 < len(records) < 200
     assert [r.turn_index for r in records] == list(range(len(records)))
