@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     # the error tree (every class)
     "PersonaLabError": "persona_lab.core",
     "ConfigError": "persona_lab.core",
+    "ClusterUnavailable": "persona_lab.core",
     "PersonaError": "persona_lab.core",
     "BenchmarkFormatError": "persona_lab.core",
     "TierError": "persona_lab.core",
@@ -167,6 +168,7 @@ if _typing.TYPE_CHECKING:
         BenchmarkFormatError,
         BudgetExceeded,
         ChatRequest,
+        ClusterUnavailable,
         ConfigError,
         Conversation,
         ConversationTurn,
