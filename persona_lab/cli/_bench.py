@@ -77,6 +77,10 @@ def add_bench_parser(commands: Any) -> argparse.ArgumentParser:
                       help="requests per second for a provider, e.g. openai=2")
     live.add_argument("--judge-tier", default="frontier", help="tier of the LLM judge for 1–10 sets (frontier)")
     live.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted live run in RUN_DIR")
+    live.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run the items on a Dask cluster (tcp://host:8786); needs persona-lab[dask]")
+    live.add_argument("--workers", type=int, metavar="N",
+                      help="run the items on a local Dask cluster of N worker processes; needs persona-lab[dask]")
     return parser
 
 
@@ -198,11 +202,7 @@ def _run_replay(args: argparse.Namespace) -> int:
 
 
 def _run_live(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from tqdm.auto import tqdm
-
-    from persona_lab.bench import UnitTable, is_learned, load_suites, resolve_tiers, run_live
+    from persona_lab.bench import load_suites, resolve_tiers
     from persona_lab.logs import turn_logs_to_frame
     from persona_lab.metrics import summarize_turns
     from persona_lab.tiers import TierRegistry
@@ -219,6 +219,40 @@ def _run_live(args: argparse.Namespace) -> int:
     if not args.router:
         raise ValueError("live mode calls real models: name the routers to run with --router (e.g. --router heuristic)")
     routers = _routers(args.router, args.seed, None) or {}
+    cluster_client = cluster = None
+    if args.scheduler or args.workers:
+        from persona_lab.scale import connect_cluster
+
+        cluster_client, cluster = connect_cluster(args.scheduler, workers=args.workers or 2)
+        _err(f"dask cluster: {len(cluster_client.scheduler_info().get('workers', {}))} workers "
+             f"({args.scheduler or 'local'})")
+    try:
+        _run_live_suites(args, suites, routers, tiers, run_dir, path, cluster_client)
+    finally:
+        if cluster_client is not None:
+            cluster_client.close()
+        if cluster is not None:
+            cluster.close()
+    frame = turn_logs_to_frame(path)
+    frame = turn_logs_to_frame(path)
+    frame = frame.drop_duplicates(["router_name", "suite", "item_id", "turn_index"], keep="last")
+    summary = summarize_turns(frame, by=("suite", "router_name"))
+    summary.to_csv(run_dir / "summary.csv", index=False)
+    frame.to_parquet(run_dir / "turn_logs.parquet", index=False)
+    print(summary.to_string(index=False))
+    _err(f"run directory: {run_dir} (resume with --resume {run_dir})")
+    return 0
+
+
+def _run_live_suites(args: argparse.Namespace, suites: list[Any], routers: dict[str, Any], tiers: Any,
+                     run_dir: Path, path: Path, cluster_client: Any) -> None:
+    """Every suite × router live, in this process or on the Dask cluster of ``cluster_client``."""
+    import asyncio
+
+    from tqdm.auto import tqdm
+
+    from persona_lab.bench import UnitTable, is_learned, run_live
+
     for suite in suites:
         items = suite.items[: args.limit] if args.limit is not None else suite.items
         for label, router in routers.items():
@@ -229,21 +263,19 @@ def _run_live(args: argparse.Namespace) -> int:
                                      "train on: use --limit")
                 router = router.fit(UnitTable.from_set(rest).training_frame())
             bar = tqdm(total=len(items), desc=f"{suite.suite} · {label}", unit="item")
+            options = {"label": label, "concurrency": args.concurrency, "rate_limits": _rate_limits(args.rate_limit),
+                       "judge_tier": args.judge_tier, "route_first_turn_only": args.route_first_turn_only,
+                       "items": items}
             try:
-                result = asyncio.run(run_live(
-                    suite, tiers, router, path, label=label, concurrency=args.concurrency,
-                    rate_limits=_rate_limits(args.rate_limit), judge_tier=args.judge_tier,
-                    route_first_turn_only=args.route_first_turn_only, items=items,
-                    on_item=functools.partial(bar.update, 1)))
+                if cluster_client is not None:
+                    from persona_lab.scale import run_live_distributed
+
+                    result: Any = run_live_distributed(suite, router, run_dir, client=cluster_client,
+                                                       on_partition=bar.update, **options)
+                else:
+                    result = asyncio.run(run_live(suite, tiers, router, path,
+                                                  on_item=functools.partial(bar.update, 1), **options))
             finally:
                 bar.close()
             _err(f"{suite.suite} · {label}: {result.written} turns written, {result.skipped_items} items already "
                  f"done, {len(result.failures)} failed, {result.ungraded} ungraded, judge ${result.judge_cost_usd:.4f}")
-    frame = turn_logs_to_frame(path)
-    frame = frame.drop_duplicates(["router_name", "suite", "item_id", "turn_index"], keep="last")
-    summary = summarize_turns(frame, by=("suite", "router_name"))
-    summary.to_csv(run_dir / "summary.csv", index=False)
-    frame.to_parquet(run_dir / "turn_logs.parquet", index=False)
-    print(summary.to_string(index=False))
-    _err(f"run directory: {run_dir} (resume with --resume {run_dir})")
-    return 0
