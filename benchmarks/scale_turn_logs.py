@@ -40,8 +40,9 @@ def generate(root: Path, rows: int, seed: int = 0) -> None:
 
     schema = arrow_schema()
     rng = np.random.default_rng(seed)
-    words = np.array("the a tenancy deposit landlord mould repair notice law court letter rent month "
-                     "how what when can should my our please explain help about under section".split())
+    vocabulary = ("the a tenancy deposit landlord mould repair notice law court letter rent month how what when can "
+                  "should my our please explain help about under section")
+    words = np.array(vocabulary.split(" "))
     prompts = pa.array([" ".join(rng.choice(words, size=int(rng.integers(20, 45)))) for _ in range(50_000)])
     tiers = pa.array(["small", "mid", "frontier"])
     models = pa.array(["llama-3.1-8b", "gpt-4o-mini", "claude-3-5-haiku", "gpt-4o", "claude-3-5-sonnet", "gemini"])
