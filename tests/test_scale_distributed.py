@@ -103,3 +103,16 @@ def test_a_scheduler_that_does_not_answer_is_a_clear_error_within_seconds() -> N
     with pytest.raises(ClusterUnavailable, match=r"the Dask scheduler at 'tcp://127.0.0.1:9' did not answer within"):
         connect_cluster("tcp://127.0.0.1:9", timeout_s=2)
     assert time.monotonic() - started < 10
+
+
+def test_the_cli_names_a_scheduler_that_does_not_answer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from persona_lab.cli import main
+
+    monkeypatch.setenv("PERSONA_PROVIDER", "openai-compatible")
+    monkeypatch.setenv("PERSONA_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("PERSONA_MODEL", "fake-model")
+    code = main(["bench", "--live", "--suite", "gsm8k", "--limit", "2", "--router", "heuristic",
+                 "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)])
+    assert code == 1
+    assert "error: the Dask scheduler at 'tcp://127.0.0.1:9' did not answer within 5 s" in capsys.readouterr().err
