@@ -82,7 +82,7 @@ def main() -> None:
                     time.sleep(0.01)
                 os.kill(pids[0], signal.SIGKILL)
                 thread.join()
-                stored = [json.loads(line)["item_id"] for line in
+                stored = [json.loads(line)["labels"]["item_id"] for line in
                           (Path(run_dir) / "turn_logs.jsonl").read_text(encoding="utf-8").splitlines()]
             result = outcome["result"]
             lost = len({i.id for i in items} - set(stored))

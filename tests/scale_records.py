@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from persona_lab.loops import Attempt, TurnLog
+from persona_lab.core import Attempt, TurnLog
 
 TIERS = ("small", "mid", "frontier")
 PRICES = {"small": 0.0002, "mid": 0.002, "frontier": 0.02}
@@ -36,6 +36,7 @@ def synthetic_turns(n: int, *, seed: int = 0, personas: int = 3, days: int = 3) 
             price_source="genai-prices" if priced else "unknown",
             attempts=(Attempt(tier=tier or requested, provider="openai", model="m", outcome="accepted"),),
             error="boom" if failed else None, error_type="ProviderError" if failed else None,
-            item_id=f"item-{i % 40}", suite="s", score=None if failed else float(rng.random() < 0.7),
+            labels={"item_id": f"item-{i % 40}", "suite": "s", "variant": f"v{i % 2}"},
+            scores={} if failed else {"score": float(rng.random() < 0.7), "grade.tone": rng.random()},
         ))
     return records

@@ -26,7 +26,7 @@ def _dataset_frame(root: Path) -> pd.DataFrame:
     import duckdb
 
     files = sorted(str(p) for p in root.rglob("*.parquet"))
-    return duckdb.sql(f"SELECT * FROM read_parquet({files!r}, hive_partitioning = true)").df()
+    return duckdb.sql(f"SELECT * FROM read_parquet({files!r}, hive_partitioning = true, union_by_name = true)").df()
 
 
 def test_writer_commits_batches_by_day_and_persona(tmp_path: Path) -> None:
@@ -44,11 +44,15 @@ def test_writer_commits_batches_by_day_and_persona(tmp_path: Path) -> None:
     assert sorted(stored["conversation_id"] + ":" + stored["turn_index"].astype(str)) == sorted(
         f"{r.conversation_id}:{r.turn_index}" for r in records
     )
-    # every file has exactly the documented schema
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    for path in tmp_path.rglob("*.parquet"):
-        assert pq.read_schema(path).remove_metadata() == arrow_schema()
+    base = arrow_schema()
+    for path in tmp_path.rglob("*.parquet"):  # the documented columns first, then the batch's other labels/scores
+        schema = pq.read_schema(path).remove_metadata()
+        assert pa.schema(list(schema)[: len(base)]) == base
+        assert {f.name: str(f.type) for f in list(schema)[len(base):]} == {"label_variant": "string",
+                                                                           "score_grade.tone": "double"}
 
 
 def test_a_killed_writer_loses_only_its_uncommitted_batch(tmp_path: Path) -> None:
@@ -131,3 +135,19 @@ def test_a_dataset_with_another_schema_is_refused_naming_the_column(tmp_path: Pa
     pq.write_table(table.drop(["tier"]), good.parent / "part-bad.parquet")
     with pytest.raises(LogSchemaError, match="column 'tier' is missing"):
         cost_summary(tmp_path)
+
+
+def test_labels_and_scores_beyond_the_documented_ones_are_kept_and_queryable(tmp_path: Path) -> None:
+    from persona_lab.scale import connect, register_turns
+
+    records = synthetic_turns(60)
+    with ParquetTurnLogWriter(tmp_path, batch_size=25) as writer:
+        writer.write_many(records)
+    connection = connect()
+    register_turns(connection, tmp_path)
+    rows = connection.execute('SELECT label_variant, count(*), avg("score_grade.tone") FROM turns '
+                              "GROUP BY label_variant ORDER BY label_variant").fetchall()
+    frame = turn_logs_to_frame(records)
+    expected = frame.groupby("label_variant")["score_grade.tone"].mean()
+    assert [r[0] for r in rows] == ["v0", "v1"] and sum(r[1] for r in rows) == 60
+    assert [round(r[2], 9) for r in rows] == [round(v, 9) for v in expected]

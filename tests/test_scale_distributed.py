@@ -63,7 +63,7 @@ def test_items_spread_over_workers_under_one_cluster_wide_rate_limit(server: Fak
                                   rate_limits={"openai-compatible": 8.0}, concurrency=4)
     assert result.workers == 2 and result.partitions == 8
     assert (result.written, result.records, result.rerun_items, result.failures) == (30, 30, 0, ())
-    assert sorted(r["item_id"] for r in _records(tmp_path)) == sorted(i.id for i in items)
+    assert sorted(r["labels"]["item_id"] for r in _records(tmp_path)) == sorted(i.id for i in items)
     assert len(server.arrivals) == 30
     assert server.max_in_window(1.0) <= 9  # 8 per second, at most one early by network jitter
     span = max(server.arrivals) - min(server.arrivals)
@@ -92,7 +92,7 @@ def test_a_worker_killed_mid_run_loses_no_item_and_reruns_only_those_in_flight(
     worker.join(timeout=240)
     result = outcome["result"]
     records = _records(tmp_path)
-    assert sorted(r["item_id"] for r in records) == sorted(i.id for i in items)  # each item exactly once
+    assert sorted(r["labels"]["item_id"] for r in records) == sorted(i.id for i in items)  # each item exactly once
     assert result.records == 40
     assert result.rerun_items <= 2  # at most the items in flight on the killed worker ran again
     assert len(server.arrivals) <= 40 + 2

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from persona_lab._errors import ConfigError, UnknownTier  # TODO(rebase): persona_lab.core
-from persona_lab._persona import TIER_NAMES  # TODO(rebase): persona_lab.core
+from persona_lab.core import TIER_NAMES, ConfigError, UnknownTier
 from persona_lab.scale._duckdb_source import connect, register_turns
 
 if TYPE_CHECKING:

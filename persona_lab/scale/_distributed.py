@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from persona_lab._errors import ClusterUnavailable  # TODO(rebase): persona_lab.core
 from persona_lab.bench import BenchmarkItem, BenchmarkSet, ItemFailure, completed_items, run_live
+from persona_lab.core import ClusterUnavailable
 from persona_lab.logs import JsonlTurnLogWriter, read_turn_logs
 from persona_lab.routers import router_name
 from persona_lab.scale._cluster_rate import ClusterRateLimiter
@@ -135,16 +135,16 @@ def merge_run_parts(run_dir: str | Path) -> tuple[int, int]:
     files_per_item: dict[tuple[Any, ...], set[str]] = {}
     for path in _run_files(root):
         for record in read_turn_logs(path):
-            key = (record.router_name, record.suite, record.item_id, record.turn_index)
+            key = (record.router_name, record.labels.get("suite", ""), record.labels.get("item_id", ""),
+                   record.turn_index)
             if key not in latest or record.timestamp >= latest[key].timestamp:
                 latest[key] = record
             if path.parent.name == PARTS:
                 files_per_item.setdefault(key[:3], set()).add(path.name)
     temporary = root / f".{MERGED}.tmp"
     with JsonlTurnLogWriter(temporary) as writer:
-        for record in sorted(latest.values(), key=lambda r: (r.router_name, r.suite or "", r.item_id or "",
-                                                             r.turn_index)):
-            writer.write(record)
+        for key in sorted(latest):
+            writer.write(latest[key])
     os.replace(temporary, root / MERGED)
     return len(latest), sum(len(files) > 1 for files in files_per_item.values())
 

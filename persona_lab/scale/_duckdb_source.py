@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from persona_lab._errors import ConfigError  # TODO(rebase): persona_lab.core
+from persona_lab.core import ConfigError
 from persona_lab.scale._schema import check_columns, column_types
 
 if TYPE_CHECKING:
@@ -73,12 +73,17 @@ def _parquet_files(paths: list[Path]) -> list[str]:
     return files
 
 
+_LABEL_COLUMNS = ("suite", "item_id", "category")  # frame columns read from a record's labels (schema v2)
+_SCORE_COLUMNS = ("score",)                        # ... and from its scores; v1 records had them top level
+
+
 def _jsonl_select(files: list[str]) -> str:
     types = column_types()
     nested = "STRUCT(cost_usd DOUBLE)[]"
     columns = {name: _DUCK_TYPES.get(arrow, "VARCHAR") for name, arrow in types.items() if name not in _DERIVED_SQL}
     columns["timestamp"] = "VARCHAR"
-    columns.update({"tool_calls": "JSON[]", "attempts": "JSON[]", "compactions": nested})
+    columns.update({"tool_calls": "JSON[]", "attempts": "JSON[]", "compactions": nested,
+                    "labels": "MAP(VARCHAR, VARCHAR)", "scores": "MAP(VARCHAR, DOUBLE)"})
     spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
     listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
     reader = f"read_json({listing}, format = 'newline_delimited', ignore_errors = true, columns = {spec})"
@@ -88,6 +93,10 @@ def _jsonl_select(files: list[str]) -> str:
             select.append(f"{_DERIVED_SQL[name]} AS {name}")
         elif name == "timestamp":
             select.append("CAST(timestamp AS TIMESTAMPTZ) AS timestamp")
+        elif name in _LABEL_COLUMNS:
+            select.append(f"coalesce(labels['{name}'], {name}) AS {name}")
+        elif name in _SCORE_COLUMNS:
+            select.append(f"coalesce(scores['{name}'], {name}) AS {name}")
         else:
             select.append(name)
     return f"SELECT {', '.join(select)} FROM {reader} WHERE conversation_id IS NOT NULL"
@@ -112,8 +121,9 @@ def register_turns(connection: duckdb.DuckDBPyConnection, source: Any, *, name: 
             files = _parquet_files(paths)
             _check_parquet(files)
             listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-            base = f"SELECT * EXCLUDE (day, persona) FROM read_parquet({listing}, hive_partitioning = true, " \
-                   "union_by_name = true)" if _has_partitions(files) else f"SELECT * FROM read_parquet({listing})"
+            base = (f"SELECT * EXCLUDE (day, persona) FROM read_parquet({listing}, hive_partitioning = true, "
+                    "union_by_name = true)" if _has_partitions(files)
+                    else f"SELECT * FROM read_parquet({listing}, union_by_name = true)")
     connection.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT *, strftime(timestamp, '%Y-%m-%d') AS day FROM ({base})"
     )

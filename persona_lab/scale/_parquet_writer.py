@@ -1,5 +1,9 @@
 """A turn-log writer that appends to a partitioned Parquet dataset, one committed file per batch.
 
+Besides the documented columns, a file keeps the batch's other labels and scores as
+``label_<key>`` (string) and ``score_<key>`` (double) columns, as :func:`turn_logs_to_frame` names
+them; readers union the columns of all files by name.
+
 Records are buffered and written in batches (``batch_size`` records, or on :meth:`flush` /
 :meth:`close`). Each batch becomes one file per partition (``day=…/persona=…``), written under a
 temporary name ending in ``.parquet.tmp``, flushed to disk and then renamed into place: a file
@@ -17,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from persona_lab.core import TurnLog
 from persona_lab.logs import turn_logs_to_frame
-from persona_lab.loops import TurnLog  # TODO(rebase): persona_lab.core
 from persona_lab.scale._schema import arrow_schema
 
 if TYPE_CHECKING:
@@ -58,14 +62,17 @@ def write_partitioned(root: Path, records: Sequence[TurnLog], *, name: str) -> l
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = arrow_schema()
+    base = arrow_schema()
     groups: dict[str, list[TurnLog]] = {}
     for record in records:
         groups.setdefault(partition_path(_day(record.timestamp), record.persona_id), []).append(record)
     written: list[Path] = []
     for relative, group in groups.items():
-        frame: pd.DataFrame = turn_logs_to_frame(group)[schema.names]
-        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        frame: pd.DataFrame = turn_logs_to_frame(group)
+        extra = [c for c in frame.columns if c.startswith(("label_", "score_"))]
+        schema = pa.schema([*base, *(pa.field(c, pa.string() if c.startswith("label_") else pa.float64())
+                                     for c in extra)])
+        table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
         folder = root / relative
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / f"{name}.parquet"

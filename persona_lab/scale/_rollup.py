@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from persona_lab.core import TurnLog
 from persona_lab.logs import TurnLogWarning
-from persona_lab.loops import TurnLog  # TODO(rebase): persona_lab.core
 from persona_lab.scale._parquet_writer import write_partitioned
 
 __all__ = ["RollupResult", "rollup_jsonl"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from persona_lab._errors import LogSchemaError  # TODO(rebase): persona_lab.core
+from persona_lab.core import LogSchemaError
 from persona_lab.logs import TURN_LOG_COLUMNS
 
 if TYPE_CHECKING:
