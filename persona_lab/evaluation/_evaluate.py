@@ -135,7 +135,8 @@ async def evaluate(
     variants = build_variants(personas, router)
     check_scenarios(suites, variants, toolbox)
     path = Path(run_dir) / TURN_LOG_FILE if run_dir is not None else None
-    planned = [(suite, scenario, variant) for suite in suites for scenario in suite.scenarios for variant in variants
+    # variant by variant: one persona's turns in a row share their prompt prefix (a local model reuses its cache)
+    planned = [(suite, scenario, variant) for variant in variants for suite in suites for scenario in suite.scenarios
                if variant.serves(suite.personas_for(scenario))]
     keys = {(suite.suite, scenario.id, variant.label) for suite, scenario, variant in planned}
     previous, finished = _resume(path) if path is not None else ([], {})
