@@ -153,3 +153,96 @@ def test_version_1_records_are_read_with_their_benchmark_fields_as_labels_and_sc
 def test_records_are_built_with_keywords_only() -> None:
     with pytest.raises(TypeError):
         Attempt("mid", "openai", "m", "accepted")  # type: ignore[misc]
+
+
+# -- crash safety: bytes, line by line -------------------------------------------------------
+
+MULTIBYTE = "é 中文 🙂 \u2028 line\u2029sep \x85 end"
+
+
+def texted(i: int, text: str = MULTIBYTE) -> TurnLog:
+    return dataclasses.replace(record(i), user_text=f"{i}: {text}")
+
+
+def test_every_cut_point_of_a_multibyte_last_line_keeps_the_complete_records(tmp_path: Path) -> None:
+    path = tmp_path / "turns.jsonl"
+    with JsonlTurnLogWriter(path) as writer:
+        for i in range(3):
+            writer.write(texted(i))
+    full = path.read_bytes()
+    last_start = full.rindex(b"\n", 0, len(full) - 1) + 1
+    assert any(b >= 0x80 for b in full[last_start:])  # the cut lands inside multi-byte characters too
+    cuts = range(last_start + 1, len(full) - 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for cut in cuts:
+            path.write_bytes(full[:cut])
+            assert [r.turn_index for r in read_turn_logs(path)] == [0, 1], cut
+    assert len(caught) == len(cuts)
+    assert all("turns.jsonl:3:" in str(w.message) for w in caught)
+    # lines appended after the crash are read
+    with JsonlTurnLogWriter(path) as writer:
+        writer.write(texted(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert [r.user_text for r in read_turn_logs(path)] == [texted(i).user_text for i in (0, 1, 3)]
+        assert len(turn_logs_to_frame(path)) == 3
+
+
+def test_each_record_is_one_line_whatever_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "turns.jsonl"
+    odd = texted(0, "a\nb\r\nc\u2028d\u2029e\x85f\x0bg\x0ch\x1ci\ud800j")  # \ud800: a lone surrogate
+    with JsonlTurnLogWriter(path) as writer:
+        writer.write(odd)
+        writer.write(texted(1))
+    text = path.read_bytes().decode("utf-8")
+    assert len(text.splitlines()) == 2  # str.splitlines knows every Unicode line break
+    assert "中文" in text  # not ASCII-escaped
+    assert [r.user_text for r in read_turn_logs(path)] == [odd.user_text, texted(1).user_text]
+
+
+def test_bad_lines_in_the_middle_are_skipped_by_number(tmp_path: Path) -> None:
+    path = tmp_path / "turns.jsonl"
+    lines = [
+        json.dumps(record(0).to_dict()).encode(),
+        b"\xff\xfe not utf-8",
+        b'{"conversation_id": "c1", "turn_',
+        b"[1, 2]",
+        b"[" * 100_000 + b"]" * 100_000,
+        json.dumps(record(1).to_dict()).encode(),
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = read_turn_logs(path)
+    assert [r.turn_index for r in records] == [0, 1]
+    messages = [str(w.message) for w in caught]
+    assert [m.split(": ")[0].rsplit(":", 1)[1] for m in messages] == ["2", "3", "4", "5"]
+    assert "invalid UTF-8" in messages[0]
+    assert all(len(m) < 400 for m in messages)
+    with pytest.raises(LogSchemaError) as info:
+        read_turn_logs(path, strict=True)
+    assert info.value.line == 2
+
+
+def test_a_record_glued_onto_a_cut_off_line_is_recovered(tmp_path: Path) -> None:
+    path = tmp_path / "turns.jsonl"
+    whole = json.dumps(record(0).to_dict()).encode()
+    path.write_bytes(whole[:57] + json.dumps(record(1).to_dict()).encode() + b"\n")  # a foreign writer's append
+    with pytest.warns(TurnLogWarning, match=r"turns\.jsonl:1"):
+        assert [r.turn_index for r in read_turn_logs(path)] == [1]
+
+
+def test_a_cut_off_gzip_log_keeps_what_it_holds(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "turns.jsonl.gz"
+    payload = b"".join(json.dumps(record(i).to_dict()).encode() + b"\n" for i in range(200))
+    packed = gzip.compress(payload)
+    path.write_bytes(packed[: len(packed) * 3 // 4])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = read_turn_logs(path)
+    assert any("the compressed file is cut off" in str(w.message) for w in caught)
+    assert 0 < len(records) < 200
+    assert [r.turn_index for r in records] == list(range(len(records)))

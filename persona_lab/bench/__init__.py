@@ -50,6 +50,7 @@ from persona_lab.bench._live import (
     rate_limited,
     run_live,
 )
+from persona_lab.bench._live_report import write_live_outputs
 from persona_lab.bench._mmlu_pro import (
     MMLU_PRO_SUITE,
     convert_mmlu_pro,
@@ -193,5 +194,6 @@ __all__ = [
     "tier_points",
     "ungradable_counts",
     "write_benchmark_set",
+    "write_live_outputs",
     "zeroeval_answer",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,10 +202,36 @@ def _run_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resume_command(args: argparse.Namespace, run_dir: Path) -> str:
+    """The command that continues this live run (same suites, routers and limits)."""
+    parts = ["persona-lab", "bench", "--live", "--resume", shlex.quote(str(run_dir))]
+    for suite in args.suite or ():
+        parts += ["--suite", shlex.quote(suite)]
+    if getattr(args, "preset", None):
+        parts += ["--preset", shlex.quote(args.preset)]
+    if getattr(args, "tiers", None):
+        parts += ["--tiers", shlex.quote(args.tiers)]
+    for router in args.router or ():
+        parts += ["--router", shlex.quote(router)]
+    if args.limit is not None:
+        parts += ["--limit", str(args.limit)]
+    if args.concurrency != 4:
+        parts += ["--concurrency", str(args.concurrency)]
+    for spec in args.rate_limit:
+        parts += ["--rate-limit", shlex.quote(spec)]
+    if args.judge_tier != "frontier":
+        parts += ["--judge-tier", shlex.quote(args.judge_tier)]
+    if args.route_first_turn_only:
+        parts.append("--route-first-turn-only")
+    if getattr(args, "scheduler", None):
+        parts += ["--scheduler", shlex.quote(args.scheduler)]
+    if getattr(args, "workers", None):
+        parts += ["--workers", str(args.workers)]
+    return " ".join(parts)
+
+
 def _run_live(args: argparse.Namespace) -> int:
     from persona_lab.bench import load_suites, resolve_tiers
-    from persona_lab.logs import turn_logs_to_frame
-    from persona_lab.metrics import summarize_turns
     from persona_lab.tiers import TierRegistry
 
     tiers = TierRegistry.from_env(local_default=False)
@@ -215,10 +242,10 @@ def _run_live(args: argparse.Namespace) -> int:
     _err("live tiers:\n" + tiers.describe())
     suites = [resolve_tiers(s, args.tiers) for s in load_suites(_suite_specs(args))]
     run_dir = Path(args.resume) if args.resume else _run_dir(args.out)
-    path = run_dir / "turn_logs.jsonl"
     if not args.router:
         raise ValueError("live mode calls real models: name the routers to run with --router (e.g. --router heuristic)")
     routers = _routers(args.router, args.seed, None) or {}
+    run_dir.mkdir(parents=True, exist_ok=True)
     cluster_client = cluster = None
     if args.scheduler or args.workers:
         from persona_lab.scale import connect_cluster
@@ -227,25 +254,22 @@ def _run_live(args: argparse.Namespace) -> int:
         _err(f"dask cluster: {len(cluster_client.scheduler_info().get('workers', {}))} workers "
              f"({args.scheduler or 'local'})")
     try:
-        _run_live_suites(args, suites, routers, tiers, run_dir, path, cluster_client)
+        _live_suites(args, tiers, suites, routers, run_dir, cluster_client)
+    except KeyboardInterrupt:
+        _err(f"interrupted: every turn finished so far is in {run_dir / 'turn_logs.jsonl'}")
+        _err(f"run directory: {run_dir}")
+        _err(f"resume with: {_resume_command(args, run_dir)}")
+        return 130
     finally:
         if cluster_client is not None:
             cluster_client.close()
         if cluster is not None:
             cluster.close()
-    frame = turn_logs_to_frame(path)
-    frame = turn_logs_to_frame(path)
-    frame = frame.drop_duplicates(["router_name", "suite", "item_id", "turn_index"], keep="last")
-    summary = summarize_turns(frame, by=("suite", "router_name"))
-    summary.to_csv(run_dir / "summary.csv", index=False)
-    frame.to_parquet(run_dir / "turn_logs.parquet", index=False)
-    print(summary.to_string(index=False))
-    _err(f"run directory: {run_dir} (resume with --resume {run_dir})")
-    return 0
+    return _live_outputs(args, run_dir)
 
 
-def _run_live_suites(args: argparse.Namespace, suites: list[Any], routers: dict[str, Any], tiers: Any,
-                     run_dir: Path, path: Path, cluster_client: Any) -> None:
+def _live_suites(args: argparse.Namespace, tiers: Any, suites: list[Any], routers: dict[str, Any], run_dir: Path,
+                 cluster_client: Any = None) -> None:
     """Every suite × router live, in this process or on the Dask cluster of ``cluster_client``."""
     import asyncio
 
@@ -273,9 +297,22 @@ def _run_live_suites(args: argparse.Namespace, suites: list[Any], routers: dict[
                     result: Any = run_live_distributed(suite, router, run_dir, client=cluster_client,
                                                        on_partition=bar.update, **options)
                 else:
-                    result = asyncio.run(run_live(suite, tiers, router, path,
+                    result = asyncio.run(run_live(suite, tiers, router, run_dir / "turn_logs.jsonl",
                                                   on_item=functools.partial(bar.update, 1), **options))
             finally:
                 bar.close()
             _err(f"{suite.suite} · {label}: {result.written} turns written, {result.skipped_items} items already "
                  f"done, {len(result.failures)} failed, {result.ungraded} ungraded, judge ${result.judge_cost_usd:.4f}")
+
+
+def _live_outputs(args: argparse.Namespace, run_dir: Path) -> int:
+    from persona_lab.bench import write_live_outputs
+
+    paths = write_live_outputs(run_dir, run_dir / "turn_logs.jsonl", html_report=not args.no_html)
+    print(paths["summary_md"].read_text(encoding="utf-8"), end="")
+    import pandas as pd
+
+    _err(f"{len(pd.read_csv(paths['failures_csv']))} failed turns (failures.csv)")
+    report = f" (open {paths['report_html']})" if "report_html" in paths else ""
+    _err(f"run directory: {run_dir}{report}; resume with --resume {run_dir}")
+    return 0

@@ -64,14 +64,17 @@ class ConfigError(PersonaLabError):
 
 
 class PersonaError(ConfigError):
-    """A persona definition that does not validate; the message names the file and the field."""
+    """A persona definition that does not validate; the message names the file and the field or line."""
 
     code = "persona_lab.config.persona"
 
-    def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
+    def __init__(
+        self, message: str, *, source: str | None = None, field: str | None = None, line: int | None = None
+    ):
         super().__init__(message)
         self.source = source
         self.field = field
+        self.line = line
 
 
 class BenchmarkFormatError(ConfigError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
 from persona_lab.core._tiers import TIER_NAMES
 
@@ -22,8 +22,8 @@ class RoutingPreferences(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     tier: Literal["auto", "small", "mid", "frontier"] = "auto"
-    max_cost_per_turn_usd: float | None = Field(default=None, gt=0)
-    max_cost_per_session_usd: float | None = Field(default=None, gt=0)
+    max_cost_per_turn_usd: StrictFloat | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_cost_per_session_usd: StrictFloat | None = Field(default=None, gt=0, allow_inf_nan=False)
     keywords: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)
     allowed_providers: tuple[str, ...] | None = None
 

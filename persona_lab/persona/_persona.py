@@ -1,7 +1,8 @@
 """The persona: identity plus constraints, knowledge, skills, tools, routing and autonomy.
 
 Loaded from YAML and validated; a malformed file raises :class:`PersonaError` naming the file
-and the field (``tenancy.yaml: identity.name: Field required``).
+and the field or line (``tenancy.yaml:3: identity.name: Field required``). Numbers and
+booleans are strict (``max_steps: "10"`` and ``max_steps: true`` are refused), limits finite.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, field_validator
 
 from persona_lab.core import PersonaError, RoutingPreferences
 from persona_lab.persona._journey import Journey
+from persona_lab.persona._yaml import MAX_BYTES, decode_persona_bytes, line_of, load_persona_yaml
 
 __all__ = [
     "Autonomy",
@@ -41,7 +42,7 @@ class Identity(_Frozen):
 class WorldviewClaim(_Frozen):
     claim: str = Field(min_length=1)
     domain: str = "general"
-    confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    confidence: StrictFloat = Field(default=0.8, ge=0.0, le=1.0, allow_inf_nan=False)
 
 
 class SeedMemory(_Frozen):
@@ -60,8 +61,8 @@ class Skill(_Frozen):
 class Autonomy(_Frozen):
     """What an agent run may do on its own."""
 
-    max_questions: int = Field(default=2, ge=0)
-    max_steps: int = Field(default=12, ge=1)
+    max_questions: StrictInt = Field(default=2, ge=0, le=1_000)
+    max_steps: StrictInt = Field(default=12, ge=1, le=10_000)
 
 
 class Persona(_Frozen):
@@ -97,30 +98,31 @@ class Persona(_Frozen):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Persona:
-        """Load and validate a persona file."""
+        """Load and validate a persona file (UTF-8 YAML, at most 1 MiB)."""
         path = Path(path)
+        source = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:
+                data = handle.read(MAX_BYTES + 1)
         except OSError as exc:
-            raise PersonaError(f"{path}: cannot read persona file: {exc}", source=str(path)) from exc
-        return cls.from_yaml_text(text, source=str(path))
+            raise PersonaError(f"{path}: cannot read persona file: {exc}", source=source) from exc
+        return cls.from_yaml_text(decode_persona_bytes(data, source=source), source=source)
 
     @classmethod
     def from_yaml_text(cls, text: str, *, source: str = "<string>") -> Persona:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            raise PersonaError(f"{source}: not valid YAML{where}: {exc}", source=source) from exc
+        data, node = load_persona_yaml(text, source=source)
         if not isinstance(data, dict):
             raise PersonaError(
-                f"{source}: a persona file must be a mapping, got {type(data).__name__}", source=source
+                f"{source}: a persona file must be a mapping, got {type(data).__name__}", source=source, line=1
             )
-        return cls.from_dict(data, source=source)
+        return cls._validate(data, source=source, node=node)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Persona:
+        return cls._validate(data, source=source, node=None)
+
+    @classmethod
+    def _validate(cls, data: Mapping[str, Any], *, source: str, node: Any) -> Persona:
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -133,9 +135,11 @@ class Persona(_Frozen):
                 field, msg = f"{field}.{nested.group(1)}", nested.group(2)
             others = len(exc.errors()) - 1
             more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
+            line = line_of(node, first["loc"]) if node is not None else None
+            where = f"{source}:{line}" if line is not None else source
             raise PersonaError(
-                f"{source}: {field}: {msg}{more}", source=source, field=field
-            ) from exc
+                f"{where}: {field}: {msg}{more}", source=source, field=field, line=line
+            ) from None
 
     def system_prompt(self) -> str:
         """The persona block that opens every prompt; never dropped for budget."""

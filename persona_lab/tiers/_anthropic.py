@@ -135,6 +135,7 @@ class AnthropicBackend:
 
     def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
         """Stream the answer with bounded waits (timeout, retries, deadline: see ``_deadline``)."""
+        self._get_client()  # import the SDK and build the client outside the timed attempts
         return bounded_stream(self._config, lambda: self._attempt(request))
 
     async def _attempt(self, request: ChatRequest) -> AsyncGenerator[Chunk | None, None]:

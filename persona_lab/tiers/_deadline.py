@@ -93,13 +93,16 @@ async def bounded_stream(
         try:
             async with aclosing(attempt()) as events:
                 while True:
-                    limit = config.timeout_s if receiving else min(config.timeout_s, deadline - clock())
+                    remaining = deadline - clock()
+                    limit = config.timeout_s if receiving else min(config.timeout_s, remaining)
                     if limit <= 0:
                         raise _deadline_passed(config)
                     try:
                         async with asyncio.timeout(limit):
                             item = await anext(events, _END)
                     except TimeoutError:
+                        if not receiving and remaining <= config.timeout_s:
+                            raise _deadline_passed(config) from None
                         raise _silent(config, limit, started=started, receiving=receiving) from None
                     if item is _END:
                         return
@@ -135,7 +138,8 @@ def _note(error: ProviderError, text: str) -> None:
 
 def _deadline_passed(config: ModelConfig) -> ProviderTimeout:
     return ProviderTimeout(
-        f"{config.ref}: no answer within the {_fmt(config.deadline_s)} deadline",
+        f"{config.ref}: no answer within the {_fmt(config.deadline_s)} deadline (timeout {_fmt(config.timeout_s)}, "
+        f"{config.max_retries} retries)",
         provider=config.provider,
         model=config.model,
         retryable=False,
