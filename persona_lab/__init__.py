@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 _logging.getLogger("persona_lab").addHandler(_logging.NullHandler())
 
-_EXPORTS: dict[str, str] = {
+_EXPORTS: _typing.Mapping[str, str] = _types.MappingProxyType({
     # persona
     "Persona": "persona_lab.persona",
     # vocabulary: tier names, routing preferences, messages, records, the sync helper
@@ -135,7 +135,7 @@ _EXPORTS: dict[str, str] = {
     "evaluate": "persona_lab.evaluation",
     "evaluate_sync": "persona_lab.evaluation",
     "load_scenarios": "persona_lab.evaluation",
-}
+})
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 

@@ -28,20 +28,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "persona_lab"
 # (module, name): why this module-level object may change
 ALLOWED: dict[tuple[str, str], str] = {
     ("persona_lab.core._sync", "_local"): "run_sync's per-thread private event loop (one per thread, never shared)",
-    ("persona_lab.loops._sync", "_local"): "run_sync's per-thread private event loop (one per thread, never shared)",
 }
 
 # Still to convert once the issue-11 restructure (branch arch) has moved these modules.
 PENDING: frozenset[tuple[str, str]] = frozenset({
-    ("persona_lab", "_EXPORTS"), ("persona_lab.routers", "_LAZY"),
+    ("persona_lab.routers", "_LAZY"),
     ("persona_lab.bench._format", "SCALES"), ("persona_lab.bench._format", "_DEFAULT_TIER"),
-    ("persona_lab.logs._frame", "_COLUMNS"), ("persona_lab.loops._events", "_BY_KIND"),
     ("persona_lab.loops._agent_actions", "ASK_USER_SPEC"), ("persona_lab.loops._agent_actions", "FINAL_ANSWER_SPEC"),
-    ("persona_lab.routers._constraint", "DEFAULT_CAPABILITIES"), ("persona_lab.routers._tier_choice", "TIER_RANK"),
-    ("persona_lab.routers._verifiers", "_CONFIDENCE_WORDS"), ("persona_lab.tiers._anthropic", "_STREAM_ERROR_STATUS"),
+    ("persona_lab.routers._constraint", "DEFAULT_CAPABILITIES"),
+    ("persona_lab.routers._verifiers", "_CONFIDENCE_WORDS"),
+    ("persona_lab.tiers._anthropic", "_STREAM_ERROR_STATUS"),
     ("persona_lab.tiers._llama_cpp", "_LOAD_LOCK"), ("persona_lab.tiers._prices", "_GENAI_PROVIDERS"),
     ("persona_lab.tiers._registry", "PROVIDER_LOADERS"), ("persona_lab.tiers._registry", "_NEEDS_BASE_URL"),
-    ("persona_lab.tiers._registry", "_SDK_KEY_VARS"), ("persona_lab.tiers._registry", "_FALLBACK_ORDER"),
+    ("persona_lab.tiers._registry", "_SDK_KEY_VARS"),
     ("persona_lab.widgets.testing", "_DIRECT"),
 })
 

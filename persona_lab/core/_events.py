@@ -11,6 +11,7 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 from persona_lab.core._turn_log import TurnLog
@@ -283,7 +284,7 @@ LoopEvent = (
     | Finished
 )
 
-_BY_KIND: dict[str, type[Any]] = {
+_BY_KIND: Mapping[str, type[Any]] = MappingProxyType({
     cls.kind: cls
     for cls in (
         Started,
@@ -305,7 +306,7 @@ _BY_KIND: dict[str, type[Any]] = {
         ErrorOccurred,
         Finished,
     )
-}
+})
 
 
 def event_from_dict(data: Mapping[str, Any]) -> LoopEvent:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 from persona_lab.core._errors import TierNotConfigured, UnknownTier
@@ -30,7 +31,7 @@ TIER_NAMES: tuple[str, ...] = ("small", "mid", "frontier")
 
 TierName = Literal["small", "mid", "frontier"]
 
-TIER_RANK: Mapping[str, int] = {tier: rank for rank, tier in enumerate(TIER_NAMES)}
+TIER_RANK: Mapping[str, int] = MappingProxyType({tier: rank for rank, tier in enumerate(TIER_NAMES)})
 """Tier name → position, cheapest (0) first."""
 
 

@@ -45,7 +45,7 @@ _LABEL_COLUMNS = ("suite", "item_id", "category")
 _SCORE_COLUMNS = ("score",)
 
 
-_COLUMNS: list[tuple[str, str, str]] = [
+_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("conversation_id", "string", "conversation (or agent run's conversation) id"),
     ("turn_index", "Int64", "0, 1, 2… within the conversation (the ``turn`` column numbers from 1)"),
     ("timestamp", "datetime64[ns, UTC]", "when the turn started"),
@@ -80,12 +80,12 @@ _COLUMNS: list[tuple[str, str, str]] = [
     ("answer_chars", "Int64", "characters of the accepted answer"),
     ("error", "string", "error message when the turn failed"),
     ("error_type", "string", "error class when the turn failed"),
-]
-_LABELS: list[tuple[str, str, str]] = [
+)
+_LABELS: tuple[tuple[str, str, str], ...] = (
     ("suite", "string", "label 'suite': benchmark suite (benchmark runs)"),
     ("item_id", "string", "label 'item_id': benchmark item id"),
     ("category", "string", "label 'category': benchmark item category"),
-]
+)
 
 TURN_LOG_COLUMNS: tuple[Column, ...] = (
     *(Column(name, dtype, doc, _field(name)) for name, dtype, doc in _COLUMNS),
