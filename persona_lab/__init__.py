@@ -41,6 +41,7 @@ _EXPORTS: _typing.Mapping[str, str] = _types.MappingProxyType({
     # the error tree (every class)
     "PersonaLabError": "persona_lab.core",
     "ConfigError": "persona_lab.core",
+    "ClusterUnavailable": "persona_lab.core",
     "PersonaError": "persona_lab.core",
     "BenchmarkFormatError": "persona_lab.core",
     "TierError": "persona_lab.core",
@@ -174,6 +175,7 @@ if _typing.TYPE_CHECKING:
         BenchmarkFormatError,
         BudgetExceeded,
         ChatRequest,
+        ClusterUnavailable,
         ConfigError,
         Conversation,
         ConversationTurn,

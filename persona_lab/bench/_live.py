@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from persona_lab.bench._format import BenchmarkItem, BenchmarkSet
 from persona_lab.bench._graders import Grade, JudgeGrader, exact_match
@@ -26,7 +26,7 @@ from persona_lab.loops import ConversationLoop
 from persona_lab.persona import Persona
 from persona_lab.tiers import ModelConfig, TierConfig, TierRegistry
 
-__all__ = ["LiveResult", "RateLimitedBackend", "RateLimiter", "completed_items", "rate_limited", "run_live"]
+__all__ = ["Limiter", "LiveResult", "RateLimitedBackend", "RateLimiter", "completed_items", "rate_limited", "run_live"]
 
 
 class RateLimiter:
@@ -52,10 +52,16 @@ class RateLimiter:
             await asyncio.sleep(wait)
 
 
+class Limiter(Protocol):
+    """Anything that waits for the next request start: :class:`RateLimiter`, or one shared by a cluster."""
+
+    async def acquire(self) -> None: ...
+
+
 class RateLimitedBackend:
     """Wraps a backend so each request first waits for its provider's :class:`RateLimiter`."""
 
-    def __init__(self, backend: Any, limiter: RateLimiter):
+    def __init__(self, backend: Any, limiter: Limiter):
         self.backend = backend
         self.limiter = limiter
         self.name = getattr(backend, "name", "backend")
@@ -72,11 +78,14 @@ class RateLimitedBackend:
         await self.backend.aclose()
 
 
-def rate_limited(registry: TierRegistry, limits: Mapping[str, float]) -> TierRegistry:
-    """A registry whose models of each provider in ``limits`` share one requests-per-second limit."""
+def rate_limited(registry: TierRegistry, limits: Mapping[str, float | Limiter]) -> TierRegistry:
+    """A registry whose models of each provider in ``limits`` share one limit.
+
+    A value is requests per second (a :class:`RateLimiter` is made) or a ready limiter object.
+    """
     if not limits:
         return registry
-    limiters = {provider: RateLimiter(rate) for provider, rate in limits.items()}
+    limiters = {p: RateLimiter(rate) if isinstance(rate, int | float) else rate for p, rate in limits.items()}
     tiers: dict[str, TierConfig] = {}
     for tier in registry.configured:
         models: list[ModelConfig] = []
@@ -134,7 +143,7 @@ async def run_live(
     *,
     label: str | None = None,
     concurrency: int = 4,
-    rate_limits: Mapping[str, float] | None = None,
+    rate_limits: Mapping[str, float | Limiter] | None = None,
     judge_tier: str = "frontier",
     route_first_turn_only: bool = False,
     persona: Persona | None = None,
@@ -144,7 +153,8 @@ async def run_live(
     """Run ``benchmark`` live against ``tiers``; append graded turn logs to ``path``; resume if it exists.
 
     ``concurrency`` items run at once; ``rate_limits`` maps a provider name to requests per
-    second. Sets scored 0/1 are graded by exact match against the item's reference (no
+    second (or to a :class:`Limiter`, e.g. one shared by a Dask cluster).
+    Sets scored 0/1 are graded by exact match against the item's reference (no
     reference: the turn is logged with no score and counted as ungraded); 1–10 sets by an LLM
     judge on ``judge_tier`` (its cost is reported in the result, not charged to the turn).
     An interrupted run keeps every turn already written; run again to continue.

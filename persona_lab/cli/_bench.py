@@ -78,6 +78,10 @@ def add_bench_parser(commands: Any) -> argparse.ArgumentParser:
                       help="requests per second for a provider, e.g. openai=2")
     live.add_argument("--judge-tier", default="frontier", help="tier of the LLM judge for 1–10 sets (frontier)")
     live.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted live run in RUN_DIR")
+    live.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run the items on a Dask cluster (tcp://host:8786); needs persona-lab[dask]")
+    live.add_argument("--workers", type=int, metavar="N",
+                      help="run the items on a local Dask cluster of N worker processes; needs persona-lab[dask]")
     return parser
 
 
@@ -219,6 +223,10 @@ def _resume_command(args: argparse.Namespace, run_dir: Path) -> str:
         parts += ["--judge-tier", shlex.quote(args.judge_tier)]
     if args.route_first_turn_only:
         parts.append("--route-first-turn-only")
+    if getattr(args, "scheduler", None):
+        parts += ["--scheduler", shlex.quote(args.scheduler)]
+    if getattr(args, "workers", None):
+        parts += ["--workers", str(args.workers)]
     return " ".join(parts)
 
 
@@ -238,17 +246,31 @@ def _run_live(args: argparse.Namespace) -> int:
         raise ValueError("live mode calls real models: name the routers to run with --router (e.g. --router heuristic)")
     routers = _routers(args.router, args.seed, None) or {}
     run_dir.mkdir(parents=True, exist_ok=True)
+    cluster_client = cluster = None
+    if args.scheduler or args.workers:
+        from persona_lab.scale import connect_cluster
+
+        cluster_client, cluster = connect_cluster(args.scheduler, workers=args.workers or 2)
+        _err(f"dask cluster: {len(cluster_client.scheduler_info().get('workers', {}))} workers "
+             f"({args.scheduler or 'local'})")
     try:
-        _live_suites(args, tiers, suites, routers, run_dir / "turn_logs.jsonl")
+        _live_suites(args, tiers, suites, routers, run_dir, cluster_client)
     except KeyboardInterrupt:
         _err(f"interrupted: every turn finished so far is in {run_dir / 'turn_logs.jsonl'}")
         _err(f"run directory: {run_dir}")
         _err(f"resume with: {_resume_command(args, run_dir)}")
         return 130
+    finally:
+        if cluster_client is not None:
+            cluster_client.close()
+        if cluster is not None:
+            cluster.close()
     return _live_outputs(args, run_dir)
 
 
-def _live_suites(args: argparse.Namespace, tiers: Any, suites: list[Any], routers: dict[str, Any], path: Path) -> None:
+def _live_suites(args: argparse.Namespace, tiers: Any, suites: list[Any], routers: dict[str, Any], run_dir: Path,
+                 cluster_client: Any = None) -> None:
+    """Every suite × router live, in this process or on the Dask cluster of ``cluster_client``."""
     import asyncio
 
     from tqdm.auto import tqdm
@@ -265,12 +287,18 @@ def _live_suites(args: argparse.Namespace, tiers: Any, suites: list[Any], router
                                      "train on: use --limit")
                 router = router.fit(UnitTable.from_set(rest).training_frame())
             bar = tqdm(total=len(items), desc=f"{suite.suite} · {label}", unit="item")
+            options = {"label": label, "concurrency": args.concurrency, "rate_limits": _rate_limits(args.rate_limit),
+                       "judge_tier": args.judge_tier, "route_first_turn_only": args.route_first_turn_only,
+                       "items": items}
             try:
-                result = asyncio.run(run_live(
-                    suite, tiers, router, path, label=label, concurrency=args.concurrency,
-                    rate_limits=_rate_limits(args.rate_limit), judge_tier=args.judge_tier,
-                    route_first_turn_only=args.route_first_turn_only, items=items,
-                    on_item=functools.partial(bar.update, 1)))
+                if cluster_client is not None:
+                    from persona_lab.scale import run_live_distributed
+
+                    result: Any = run_live_distributed(suite, router, run_dir, client=cluster_client,
+                                                       on_partition=bar.update, **options)
+                else:
+                    result = asyncio.run(run_live(suite, tiers, router, run_dir / "turn_logs.jsonl",
+                                                  on_item=functools.partial(bar.update, 1), **options))
             finally:
                 bar.close()
             _err(f"{suite.suite} · {label}: {result.written} turns written, {result.skipped_items} items already "

@@ -3,7 +3,8 @@
     PersonaLabError
     ├── ConfigError                 bad persona file, bad tier configuration, missing variable
     │   ├── PersonaError            a persona YAML that does not validate (names file and field)
-    │   └── BenchmarkFormatError    a benchmark-set file that does not validate (names file, line, field)
+    │   ├── BenchmarkFormatError    a benchmark-set file that does not validate (names file, line, field)
+    │   └── ClusterUnavailable      a Dask scheduler that does not answer (names the address)
     ├── TierError
     │   ├── UnknownTier             a tier name that is not small / mid / frontier
     │   ├── TierNotConfigured       no configured tier can serve a request
@@ -31,6 +32,7 @@ __all__ = [
     "AuthFailed",
     "BenchmarkFormatError",
     "BudgetExceeded",
+    "ClusterUnavailable",
     "ConfigError",
     "LogSchemaError",
     "LoopError",
@@ -87,6 +89,12 @@ class BenchmarkFormatError(ConfigError):
         self.source = source
         self.line = line
         self.field = field
+
+
+class ClusterUnavailable(ConfigError):
+    """A Dask scheduler that did not answer in time; the message names the address."""
+
+    code = "persona_lab.config.cluster_unavailable"
 
 
 class TierError(PersonaLabError):

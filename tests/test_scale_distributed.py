@@ -1,0 +1,118 @@
+"""Live runs on a real Dask LocalCluster against a real local HTTP provider: partitions, a cluster-wide
+rate limit, a worker killed mid-run, resume, and a scheduler that does not answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from persona_lab import ClusterUnavailable, FixedRouter
+from persona_lab.bench import load_suite
+from persona_lab.scale import connect_cluster, run_live_distributed
+from tests.fake_provider import FakeOpenAIServer
+
+SUITE = load_suite("gsm8k")
+
+
+@pytest.fixture(scope="module")
+def server() -> Any:
+    with FakeOpenAIServer(latency_s=0.1) as fake:
+        saved = {k: os.environ.get(k) for k in ("PERSONA_PROVIDER", "PERSONA_BASE_URL", "PERSONA_MODEL",
+                                                "PERSONA_API_KEY")}
+        os.environ.update(PERSONA_PROVIDER="openai-compatible", PERSONA_BASE_URL=fake.base_url,
+                          PERSONA_MODEL="fake-model", PERSONA_API_KEY="sk-fake-not-a-secret")
+        try:
+            yield fake
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def client(server: FakeOpenAIServer) -> Any:  # the workers inherit the PERSONA_* variables set by `server`
+    client, cluster = connect_cluster(workers=2)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _records(run_dir: Path) -> list[dict[str, Any]]:
+    lines = (run_dir / "turn_logs.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_items_spread_over_workers_under_one_cluster_wide_rate_limit(server: FakeOpenAIServer, client: Any,
+                                                                      tmp_path: Path) -> None:
+    items = SUITE.items[:30]
+    server.arrivals.clear()
+    result = run_live_distributed(SUITE, FixedRouter("small"), tmp_path, client=client, items=items,
+                                  rate_limits={"openai-compatible": 8.0}, concurrency=4)
+    assert result.workers == 2 and result.partitions == 8
+    assert (result.written, result.records, result.rerun_items, result.failures) == (30, 30, 0, ())
+    assert sorted(r["labels"]["item_id"] for r in _records(tmp_path)) == sorted(i.id for i in items)
+    assert len(server.arrivals) == 30
+    assert server.max_in_window(1.0) <= 9  # 8 per second, at most one early by network jitter
+    span = max(server.arrivals) - min(server.arrivals)
+    assert 29 / span <= 8.5  # the mean rate over the run holds too
+    again = run_live_distributed(SUITE, FixedRouter("small"), tmp_path, client=client, items=items)
+    assert (again.written, again.skipped_items, again.records) == (0, 30, 30)  # resume: nothing runs twice
+
+
+def test_a_worker_killed_mid_run_loses_no_item_and_reruns_only_those_in_flight(
+        server: FakeOpenAIServer, client: Any, tmp_path: Path) -> None:
+    items = SUITE.items[:40]
+    server.arrivals.clear()
+    pids = sorted(client.run(os.getpid).values())
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        outcome["result"] = run_live_distributed(SUITE, FixedRouter("small"), tmp_path, client=client, items=items,
+                                                 concurrency=2, partitions=4)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 120
+    while len(server.arrivals) < 10 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(pids[0], signal.SIGKILL)
+    worker.join(timeout=240)
+    result = outcome["result"]
+    records = _records(tmp_path)
+    assert sorted(r["labels"]["item_id"] for r in records) == sorted(i.id for i in items)  # each item exactly once
+    assert result.records == 40
+    assert result.rerun_items <= 2  # at most the items in flight on the killed worker ran again
+    assert len(server.arrivals) <= 40 + 2
+
+
+def test_a_scheduler_that_does_not_answer_is_a_clear_error_within_seconds() -> None:
+    started = time.monotonic()
+    with pytest.raises(ClusterUnavailable, match=r"the Dask scheduler at 'tcp://127.0.0.1:9' did not answer within"):
+        connect_cluster("tcp://127.0.0.1:9", timeout_s=2)
+    assert time.monotonic() - started < 10
+
+
+def test_the_cli_names_a_scheduler_that_does_not_answer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from persona_lab.cli import main
+
+    monkeypatch.setenv("PERSONA_PROVIDER", "openai-compatible")
+    monkeypatch.setenv("PERSONA_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("PERSONA_MODEL", "fake-model")
+    code = main(["bench", "--live", "--suite", "gsm8k", "--limit", "2", "--router", "heuristic",
+                 "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)])
+    assert code == 1
+    assert "error: the Dask scheduler at 'tcp://127.0.0.1:9' did not answer within 5 s" in capsys.readouterr().err
