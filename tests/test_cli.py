@@ -12,7 +12,7 @@ import pytest
 
 from persona_lab.bench import write_benchmark_set
 from persona_lab.cli import main
-from tests.test_bench_support import synthetic_set
+from tests.bench_helpers import synthetic_set
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import contextvars
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from persona_lab._errors import ConfigError
+from persona_lab.core import ConfigError
 
 __all__ = [
     "CONTEXT_OVERFLOW_TEXT",
