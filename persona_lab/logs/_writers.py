@@ -13,6 +13,7 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO
 
 from persona_lab.core import LogSchemaError, TurnLog
@@ -97,13 +98,13 @@ class JsonlTurnLogWriter:
         self.close()
 
 
-_LINE_BREAKS = (("\x85", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+_LINE_BREAKS = MappingProxyType({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def record_line(record: TurnLog) -> bytes:
     """One record as one JSONL line (UTF-8, ending in ``\\n``, no other line break inside)."""
     text = json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":"))
-    for char, escape in _LINE_BREAKS:
+    for char, escape in _LINE_BREAKS.items():
         if char in text:  # only inside JSON strings, where the escape means the same
             text = text.replace(char, escape)
     try:
