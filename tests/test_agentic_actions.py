@@ -8,7 +8,7 @@ import pytest
 
 from persona_lab import Run, RunStatus, RunStep, ToolCall
 from persona_lab.core import AskingUser, ToolCallRecord, TurnLog
-from persona_lab.loops._agent_actions import (
+from persona_lab.loops.agent._actions import (
     AskArguments,
     parse_ask_user,
     parse_final_answer,
@@ -16,7 +16,7 @@ from persona_lab.loops._agent_actions import (
     pick_option,
     question_key,
 )
-from persona_lab.loops._run import FailedCall
+from persona_lab.loops.agent._run import FailedCall
 
 
 def test_final_marker_takes_everything_after_it_even_with_question_marks() -> None:

@@ -132,7 +132,7 @@ async def test_when_compaction_fails_the_oldest_steps_are_dropped_whole(persona:
     assert any("compaction failed" in s.note for s in run.steps)
     for request in agent_backend.requests:
         assert_no_orphans(request.messages)
-        prompt = sum(m.tokens for m in request.messages) + agent._system_tokens + agent._spec_tokens
+        prompt = sum(m.tokens for m in request.messages) + agent.prompt.system_tokens + agent.prompt.spec_tokens
         assert prompt <= 2800
     assert request.messages[0].content == "task"
     last_ids = {m.tool_call_id for m in request.messages if m.role == "tool"}

@@ -29,6 +29,7 @@ from persona_lab import (
 )
 from persona_lab.core import (
     ChatRequest,
+    Compacted,
     ProviderError,
     RateLimited,
     Retrying,
@@ -212,7 +213,8 @@ async def test_rolling_compaction_is_bounded_and_paid_by_the_turn_that_caused_it
         verbatim_users = [m for m in mid.requests[-1].messages if m.role == "user"]
         assert len(verbatim_users) <= 11  # ≤ 10 earlier turns + the current message
     compacted = [log for log in logs if log.compactions]
-    assert [log.turn_index for log in compacted] == [11, 17, 23, 29, 35]
+    # the turn that takes the history past compact_after pays for the summary, after its answer
+    assert [log.turn_index for log in compacted] == [10, 16, 22, 28, 34]
     call = compacted[0].compactions[0]
     assert (call.tier, call.model, call.summarized) == ("small", "small-model", 6)
     assert call.cost_usd and compacted[0].total_cost_usd == pytest.approx(compacted[0].cost_usd + call.cost_usd)
@@ -418,3 +420,100 @@ async def test_compaction_can_be_switched_off(persona: Persona, make_tiers: Any)
         await collect(loop, conv, f"q{i}")
     assert conv.summarized_turns == 0 and conv.summary == ""
     assert len([m for m in mid.requests[-1].messages if m.role == "user"]) == 15
+
+
+async def test_compaction_runs_after_the_answer_and_stays_out_of_ttft_and_latency(persona: Persona) -> None:
+    summary = ScriptedResponse("The user asked about mould.", latency_s=0.05)
+
+    def small_script(request: ChatRequest) -> ScriptedResponse:
+        return summary if "running summary" in request.system else ScriptedResponse("small answer")
+
+    tiers = TierRegistry(
+        {
+            "small": scripted_tier(ScriptedBackend(small_script), model="small-model"),
+            "mid": scripted_tier(ScriptedBackend(["mid answer"], cycle=True), model="mid-model"),
+        }
+    )
+    compactor = HistoryCompactor(compact_after=2, keep_recent=1)
+    loop = ConversationLoop(persona, tiers, FixedRouter("mid"), compactor=compactor)
+    conv = loop.new_conversation()
+    for i in range(2):
+        await collect(loop, conv, f"question {i}")
+    events = await collect(loop, conv, "question 2")  # the third turn takes the history past 2
+    kinds = [type(e) for e in events]
+    assert kinds.index(Compacted) > max(i for i, k in enumerate(kinds) if k is TextDelta)
+    assert kinds[-1] is TurnDone and kinds[-2] is Compacted
+    log = events[-1].turn_log
+    assert log.compactions and log.compactions[0].summarized == 2
+    assert log.ttft_s is not None and log.ttft_s < 0.05 and log.latency_s < 0.05  # the 50 ms summary is not in them
+    assert log.writeback_s >= 0.05  # it is in the write-back
+    assert conv.summary == "The user asked about mould." and conv.summarized_turns == 2
+    assert conv.cost_usd == pytest.approx(sum(t.total_cost_usd for t in conv.turn_logs))
+    assert conv.turns[-1].cost_usd == pytest.approx(log.total_cost_usd)
+
+
+async def test_a_failed_compaction_keeps_the_answer_and_is_retried_next_turn(persona: Persona) -> None:
+    calls = {"summary": 0}
+
+    def small_script(request: ChatRequest) -> ScriptedResponse:
+        if "running summary" in request.system:
+            calls["summary"] += 1
+            if calls["summary"] == 1:
+                return ScriptedResponse(error=ProviderError("summariser down", retryable=False))
+            return ScriptedResponse("summary")
+        return ScriptedResponse("small answer")
+
+    tiers = TierRegistry({"small": scripted_tier(ScriptedBackend(small_script), model="small-model")})
+    compactor = HistoryCompactor(compact_after=2, keep_recent=1)
+    loop = ConversationLoop(persona, tiers, FixedRouter("small"), compactor=compactor)
+    conv = loop.new_conversation()
+    for text in ("one", "two"):
+        await collect(loop, conv, text)
+    events = await collect(loop, conv, "three")  # due, but the summary call fails: the turn still stands
+    assert events[-1].answer == "small answer" and events[-1].turn_log.error is None
+    assert not events[-1].turn_log.compactions
+    assert conv.turn_count == 3 and conv.summarized_turns == 0
+    await collect(loop, conv, "four")
+    assert conv.summary == "summary" and conv.summarized_turns == 3
+
+
+class _OrderedClock:
+    """A system clock that notes, for the price book below, whether timing has started."""
+
+    def __init__(self) -> None:
+        from persona_lab.core import SystemClock
+
+        self.inner = SystemClock()
+        self.timing = False
+
+    def monotonic(self) -> float:
+        self.timing = True
+        return self.inner.monotonic()
+
+    def now(self) -> Any:
+        return self.inner.now()
+
+
+async def test_the_price_list_is_loaded_before_the_turn_is_timed(persona: Persona) -> None:
+    from persona_lab.tiers import PriceBook
+
+    clock = _OrderedClock()
+    priced_while_timing: list[str] = []
+
+    class SpyBook(PriceBook):
+        def price_of(self, config: ModelConfig) -> Any:
+            if clock.timing and config.model not in looked_up:
+                priced_while_timing.append(config.model)
+            looked_up.add(config.model)
+            return super().price_of(config)
+
+    looked_up: set[str] = set()
+    mid = ScriptedBackend(["answer"], cycle=True)
+    fallback = ScriptedBackend(["fallback answer"], cycle=True)
+    tiers = TierRegistry(
+        {"mid": [ModelConfig("openai", "gpt-4o-mini", backend=mid), ModelConfig("openai", "gpt-4o", backend=fallback)]},
+        prices=SpyBook(),
+    )
+    loop = ConversationLoop(persona, tiers, FixedRouter("mid"), clock=clock)
+    await collect(loop, loop.new_conversation(), "hello")
+    assert looked_up == {"gpt-4o-mini", "gpt-4o"} and priced_while_timing == []

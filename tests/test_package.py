@@ -147,7 +147,7 @@ def private_reach(importer: str, target: str) -> bool:
 def test_private_reach_rule() -> None:
     assert private_reach("persona_lab.bench._runner", "persona_lab.loops._conversation")
     assert private_reach("benchmarks.loop_overhead", "persona_lab.core._messages")
-    assert not private_reach("persona_lab.loops._agentic", "persona_lab.loops._run")
+    assert not private_reach("persona_lab.loops.agent._loop", "persona_lab.loops.agent._run")
     assert not private_reach("persona_lab.bench._runner", "persona_lab.loops")
     assert not private_reach("persona_lab.bench._runner", "persona_lab.core")
 

@@ -7,6 +7,7 @@ nothing between requests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -243,11 +244,17 @@ class Conversation:
         self.turns.append(turn)
         self.cost_usd += added_cost_usd
 
-    def commit_summary(self, summary: str, summarized_turns: int) -> None:
+    def commit_summary(self, summary: str, summarized_turns: int, *, added_cost_usd: float = 0.0) -> None:
+        """Replace the rolling summary; ``added_cost_usd`` (the summary call) is paid by the newest turn."""
         if not 0 <= summarized_turns <= len(self.turns):
             raise ValueError(f"cannot summarise {summarized_turns} of {len(self.turns)} turns")
         self.summary = summary
         self.summarized_turns = summarized_turns
+        if added_cost_usd and self.turns:
+            self.cost_usd += added_cost_usd
+            last = self.turns[-1]
+            if last.cost_usd is not None:
+                self.turns[-1] = dataclasses.replace(last, cost_usd=last.cost_usd + added_cost_usd)
 
     def to_dict(self) -> dict[str, Any]:
         return {

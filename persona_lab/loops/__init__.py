@@ -1,18 +1,29 @@
-"""The conversation loop and the agentic loop, their tools, compactors and run records.
+"""The loops: one turn engine, the conversation loop and the agentic loop as policies around it.
+
+- :class:`ConversationLoop`: chat turns (memory, prompt, tool rounds, review, write-back);
+- :mod:`persona_lab.loops.agent`: :class:`AgenticLoop` runs, steps, actions, run records;
+- tools (:func:`tool`, :class:`Toolbox`), history compaction, per-turn extras.
 
 The events both loops stream and the turn-log records they write live in :mod:`persona_lab.core`.
 """
 
-from persona_lab.loops._agent_actions import MAX_OPTIONS
-from persona_lab.loops._agentic import AgenticLoop, UserResponder
-from persona_lab.loops._cancel import CancelToken
 from persona_lab.loops._compaction import HistoryCompactor
-from persona_lab.loops._conversation import ConversationLoop, TurnLogSink, TurnResult
+from persona_lab.loops._conversation import ConversationLoop
 from persona_lab.loops._extras import TurnExtras
-from persona_lab.loops._run import Run, RunStatus, RunStep
-from persona_lab.loops._run_events import EventCallback, RunStream
-from persona_lab.loops._step_compaction import StepCompactor
+from persona_lab.loops._sinks import TurnLogSink, TurnResult
 from persona_lab.loops._tools import Tool, Toolbox, ToolOutcome, tool
+from persona_lab.loops.agent import (
+    MAX_OPTIONS,
+    AgenticLoop,
+    CancelToken,
+    EventCallback,
+    Run,
+    RunStatus,
+    RunStep,
+    RunStream,
+    StepCompactor,
+    UserResponder,
+)
 
 __all__ = [
     "MAX_OPTIONS",

@@ -1,107 +1,62 @@
-"""The conversation loop: one persona turn as a stream of events.
+"""The conversation loop: one persona turn as a stream of events, a policy on the turn engine.
 
-retrieve memory → compact history → build prompt → route → stream-generate (with a tool
-sub-loop and cascade review) → write back → emit the turn log. The loop holds collaborators,
-never conversation state: the caller's :class:`Conversation` is read and committed to.
+retrieve memory → build the prompt → route → stream-generate (a tool sub-loop, cascade review)
+→ write back (commit, memory, compaction when due) → emit the turn log. Routing, model calls
+with fallback, tool calls and the turn log are the :class:`TurnEngine`'s, shared with the agentic
+loop. The loop holds collaborators, never conversation state: the caller's
+:class:`Conversation` is read and committed to.
+
+History compaction is off the critical path: the answer is generated from the summary as it
+stands (the turns not yet summarised are sent verbatim, fitted to the model's budget), and when
+the committed turn brings the conversation past ``compact_after`` the summary call runs after the
+answer has streamed. The turn that caused it pays for it and logs it; its time goes into
+``writeback_s``, never into ``latency_s`` or ``ttft_s``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 from persona_lab.core import (
-    Attempt,
     BudgetExceeded,
     ChatRequest,
     Clock,
-    Compacted,
-    CompactionCall,
     Conversation,
-    ConversationTurn,
     ErrorOccurred,
     LoopEvent,
     Message,
     PersonaLabError,
     Retrying,
     Router,
-    RouterError,
     RoutingContext,
     RoutingDecision,
     Started,
     SystemClock,
-    TierChosen,
-    ToolCalling,
-    ToolCallRecord,
-    ToolResult,
     TurnDone,
     TurnLog,
     UsageError,
     Verdict,
-    check_tier,
     estimate_tokens,
-    router_name,
     turn_log_labels,
 )
+from persona_lab.loops._chat_turn import ChatTurn, write_back
 from persona_lab.loops._compaction import HistoryCompactor
+from persona_lab.loops._engine import TurnEngine, TurnIdentity, build_turn_log
 from persona_lab.loops._extras import TurnExtras
-from persona_lab.loops._model_call import CallBox, CallResult, ModelCaller
-from persona_lab.loops._prompt import FittedPrompt, PromptParts
+from persona_lab.loops._prompt import PromptParts
+from persona_lab.loops._sinks import KeptTurnLogs, TurnLogSink, TurnResult
 from persona_lab.loops._tools import Toolbox, ToolOutcome
-from persona_lab.memory import MemoryItem, MemoryStore, SqliteMemoryStore, seed_persona_memories
+from persona_lab.memory import MemoryStore, SqliteMemoryStore, seed_persona_memories
 from persona_lab.persona import Persona
 from persona_lab.routers import FixedRouter
 from persona_lab.tiers import ModelConfig, TierRegistry
 
-__all__ = ["ConversationLoop", "TurnLogSink", "TurnResult"]
+__all__ = ["ConversationLoop"]
 
 logger = logging.getLogger("persona_lab.loops")
-
-
-class TurnLogSink(Protocol):
-    """Where finished turn logs go (JSONL file, memory list, …)."""
-
-    def write(self, record: TurnLog) -> None: ...
-
-
-class KeptTurnLogs:
-    """The default sink: keeps every turn log in ``records`` (like ``logs.InMemoryTurnLogWriter``)."""
-
-    def __init__(self) -> None:
-        self.records: list[TurnLog] = []
-
-    def __repr__(self) -> str:
-        return f"KeptTurnLogs({len(self.records)} records)"
-
-    def write(self, record: TurnLog) -> None:
-        self.records.append(record)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TurnResult:
-    """What the sync helper returns: the answer, its turn log and every event."""
-
-    answer: str
-    turn_log: TurnLog
-    events: tuple[LoopEvent, ...] = field(repr=False)
-
-
-@dataclass(slots=True)
-class _TurnState:
-    """Accumulates one turn's attempts, tools and compaction while it runs."""
-
-    attempts: list[Attempt] = field(default_factory=list)
-    tools: list[ToolCallRecord] = field(default_factory=list)
-    compactions: list[CompactionCall] = field(default_factory=list)
-    extra_cost: list[float] = field(default_factory=list)
-    turn_messages: list[Message] = field(default_factory=list)
-    last: CallResult | None = None
-    first_text_at: float | None = None
-    tokens_estimated: bool = False
-    fallback_reason: str | None = None
-    pending_summary: tuple[str, int] | None = None
 
 
 class ConversationLoop:
@@ -150,10 +105,9 @@ class ConversationLoop:
         self.compactor = compactor or HistoryCompactor()
         self.memory_k = memory_k
         self.max_tool_rounds = max_tool_rounds
-        self._caller = ModelCaller(tiers, self.clock)
+        self.engine = TurnEngine(tiers, self.router, self.clock)
         self._persona_block = persona.system_prompt()
         self._persona_tokens = estimate_tokens(self._persona_block)
-        self._router_name = router_name(self.router)
 
     @property
     def turn_logs(self) -> list[TurnLog]:
@@ -171,9 +125,9 @@ class ConversationLoop:
 
     def new_conversation(self, id: str | None = None) -> Conversation:
         """A fresh conversation for this persona (the caller owns it)."""
-        return Conversation(
-            persona_id=self.persona.id,
-        ) if id is None else Conversation(persona_id=self.persona.id, id=id)
+        if id is None:
+            return Conversation(persona_id=self.persona.id)
+        return Conversation(persona_id=self.persona.id, id=id)
 
     # -- the turn --------------------------------------------------------------------------
 
@@ -193,13 +147,69 @@ class ConversationLoop:
         log (with the error) is written and emitted, then :class:`AllTiersFailed` is raised and
         the conversation is left as it was.
         """
+        self._check(conversation)
+        metadata = dict(metadata or {})
+        infos = self.tiers.infos()  # prices every configured model: loads the price list before timing
+        clock, engine = self.clock, self.engine
+        started = clock.monotonic()
+        timestamp = clock.now().isoformat()
+        index = conversation.turn_count
+        yield Started(id=conversation.id, index=index, scope="turn", text=text)
+        turn = self._prepare(conversation, index, text, metadata, extras, infos)
+        decision: RoutingDecision | None = None
+        error: PersonaLabError | None = None
+        try:
+            decision = engine.route(turn.context)
+            if extras is not None:
+                decision = extras.decide(decision)
+            tier, _, chosen = engine.resolve(decision, turn.tally, id=turn.id, index=index)
+            yield chosen
+            async for event in self._answer(turn, tier, decision):
+                yield event
+        except PersonaLabError as exc:
+            error = exc
+            turn.tally.last = None  # a failed turn has no answering tier
+        answered = clock.monotonic()
+        if error is None:
+            async for event in write_back(turn, loop=self):
+                yield event
+        turn_log = build_turn_log(
+            turn.tally,
+            TurnIdentity(
+                conversation_id=conversation.id,
+                turn_index=index,
+                timestamp=timestamp,
+                persona_id=self.persona.id,
+                router_name=engine.router_name,
+                user_text=text,
+                labels=turn_log_labels(metadata),
+            ),
+            decision=decision,
+            started=started,
+            latency_s=answered - started,
+            writeback_s=clock.monotonic() - answered,
+            prompt_tokens=turn.whole.tokens,
+            memory_hits=len(turn.parts.memories),
+            error=error,
+        )
+        if extras is not None and extras.labels is not None:
+            turn_log = replace(turn_log, labels={**turn_log.labels, **extras.labels()})
+        conversation.turn_logs.append(turn_log)
+        self.writer.write(turn_log)
+        if error is not None:
+            yield ErrorOccurred(id=turn.id, index=index, error_type=type(error).__name__, message=str(error))
+            yield TurnDone(id=turn.id, index=index, turn_log=turn_log, answer="")
+            raise error
+        answer = turn.tally.last.text if turn.tally.last is not None else ""
+        yield TurnDone(id=turn.id, index=index, turn_log=turn_log, answer=answer)
+
+    def _check(self, conversation: Conversation) -> None:
         if conversation.persona_id != self.persona.id:
             raise UsageError(
                 f"conversation {conversation.id} belongs to persona {conversation.persona_id!r}, "
                 f"not {self.persona.id!r}"
             )
-        prefs = self.persona.routing
-        cap = prefs.max_cost_per_session_usd
+        cap = self.persona.routing.max_cost_per_session_usd
         if cap is not None and conversation.cost_usd >= cap:
             raise BudgetExceeded(
                 f"persona {self.persona.id!r}: session cost cap ${cap:.4f} reached "
@@ -207,16 +217,17 @@ class ConversationLoop:
                 spent_usd=conversation.cost_usd,
                 cap_usd=cap,
             )
-        metadata = dict(metadata or {})
-        cid, index = conversation.id, conversation.turn_count
-        clock = self.clock
-        started = clock.monotonic()
-        timestamp = clock.now().isoformat()
-        state = _TurnState()
-        user = Message.user(text)
-        state.turn_messages.append(user)
-        yield Started(id=cid, index=index, scope="turn", text=text)
 
+    def _prepare(
+        self,
+        conversation: Conversation,
+        index: int,
+        text: str,
+        metadata: Mapping[str, Any],
+        extras: TurnExtras | None,
+        infos: Any,
+    ) -> ChatTurn:
+        """Memory, the prompt (from the summary as it stands) and the routing context of a turn."""
         hits = self.memory.search(text, persona_id=self.persona.id, k=self.memory_k)
         toolbox, persona_block, persona_tokens = self.toolbox, self._persona_block, self._persona_tokens
         if extras is not None:
@@ -224,207 +235,84 @@ class ConversationLoop:
             if extras.instructions:
                 persona_block = f"{persona_block}\n\n{extras.instructions}"
                 persona_tokens += estimate_tokens(extras.instructions)
-
-        summary, summarized = conversation.summary, conversation.summarized_turns
-        if self.compactor.due(conversation):
-            async for event in self._compact(conversation, index, state):
-                yield event
-            assert state.pending_summary is not None
-            summary, summarized = state.pending_summary
-
+        user = Message.user(text)
         parts = PromptParts(
             persona_block=persona_block,
             persona_tokens=persona_tokens,
-            summary=summary,
+            summary=conversation.summary,
             memories=tuple(hits),
-            history=conversation.turns[summarized:],
+            history=conversation.turns[conversation.summarized_turns :],
             current=(user,),
         )
         whole = parts.fit(None)
-        prompt_tokens = whole.tokens
         context = RoutingContext(
-            conversation_id=cid,
+            conversation_id=conversation.id,
             turn_index=index,
             message=text,
             history=conversation.history(),
-            prompt_tokens=prompt_tokens,
+            prompt_tokens=whole.tokens,
             tools_needed=len(toolbox) > 0,
             tool_names=toolbox.names,
-            preferences=prefs,
+            preferences=self.persona.routing,
             session_cost_usd=conversation.cost_usd,
-            tiers=self.tiers.infos(),
+            tiers=infos,
             persona_id=self.persona.id,
             constraints=self.persona.identity.constraints,
             metadata=metadata,
         )
-        decision: RoutingDecision | None = None
-        error: BaseException | None = None
-        answer = ""
-        try:
-            decision = self._route(context)
-            if extras is not None:
-                decision = extras.decide(decision)
-            requested = decision.tier
-            tier = self.tiers.nearest(requested)
-            if tier != requested:
-                state.fallback_reason = f"tier {requested!r} is not configured"
-            info = self.tiers.config(tier).primary
-            yield TierChosen(
-                id=cid,
-                index=index,
-                tier=tier,
-                provider=info.provider,
-                model=info.model,
-                reason=decision.reason,
-                router=self._router_name,
-                scores=decision.scores,
-            )
-            async for event in self._answer(
-                conversation, index, tier, parts, whole, context, decision, state, toolbox
-            ):
-                yield event
-            assert state.last is not None
-            answer = state.last.text
-        except PersonaLabError as exc:
-            error = exc
-        turn_log = self._turn_log(
-            conversation, index, timestamp, started, decision, state, prompt_tokens, len(hits), metadata, error
-        )
-        if extras is not None and extras.labels is not None:
-            turn_log = replace(turn_log, labels={**turn_log.labels, **extras.labels()})
-        if error is None:
-            self._commit(conversation, index, state, turn_log, answer)
-        conversation.turn_logs.append(turn_log)
-        self.writer.write(turn_log)
-        if error is not None:
-            yield ErrorOccurred(id=cid, index=index, error_type=type(error).__name__, message=str(error))
-            yield TurnDone(id=cid, index=index, turn_log=turn_log, answer="")
-            raise error
-        yield TurnDone(id=cid, index=index, turn_log=turn_log, answer=answer)
+        return ChatTurn(conversation, index, toolbox, parts, whole, context, [user])
 
-    def _route(self, context: RoutingContext) -> RoutingDecision:
-        try:
-            decision = self.router.route(context)
-        except PersonaLabError:
-            raise
-        except Exception as exc:
-            raise RouterError(f"router {self._router_name} failed: {type(exc).__name__}: {exc}") from exc
-        check_tier(decision.tier, where=f"decision of router {self._router_name}")
-        return decision
-
-    async def _compact(self, conversation: Conversation, index: int, state: _TurnState) -> AsyncIterator[LoopEvent]:
-        compactor = self.compactor
-        turns = compactor.to_summarize(conversation)
-        system, messages = compactor.prompt(conversation.summary, turns)
-        box = CallBox()
-
-        def build(tier: str, config: ModelConfig) -> ChatRequest:
-            return ChatRequest(
-                model=config.model,
-                system=system,
-                messages=messages,
-                max_output_tokens=min(compactor.max_output_tokens, config.max_output_tokens),
-                temperature=config.temperature,
-            )
-
-        async for event in self._caller.stream(
-            id=conversation.id,
-            index=index,
-            tier=self.tiers.nearest(compactor.tier),
-            build=build,
-            box=box,
-            emit_text=False,
-        ):
-            yield event
-        result = box.result
-        assert result is not None
-        summary = compactor.clean(result.text)
-        call = CompactionCall(
-            tier=result.tier,
-            model=result.config.model,
-            summarized=len(turns),
-            input_tokens=result.usage.input_tokens,
-            output_tokens=result.usage.output_tokens,
-            cost_usd=result.cost.usd,
-            tokens_estimated=result.tokens_estimated,
-            summary_chars=len(summary),
-        )
-        state.compactions.append(call)
-        state.pending_summary = (summary, conversation.summarized_turns + len(turns))
-        yield Compacted(
-            id=conversation.id, index=index, summarized=len(turns), tier=result.tier, cost_usd=result.cost.usd
-        )
-
-    async def _answer(
-        self,
-        conversation: Conversation,
-        index: int,
-        tier: str,
-        parts: PromptParts,
-        whole: FittedPrompt,
-        context: RoutingContext,
-        decision: RoutingDecision,
-        state: _TurnState,
-        toolbox: Toolbox,
-    ) -> AsyncIterator[LoopEvent]:
+    async def _answer(self, turn: ChatTurn, tier: str, decision: RoutingDecision) -> AsyncIterator[LoopEvent]:
         """Generate with the tool sub-loop; an escalating router may send it up a tier."""
-        cid = conversation.id
         error_cache: dict[tuple[str, str], ToolOutcome] = {}
         escalations = 0
+        tally = turn.tally
         while True:
-            base_messages = len(state.turn_messages)
-            async for event in self._tool_rounds(cid, index, tier, parts, whole, state, error_cache, toolbox):
+            base_messages = len(turn.messages)
+            async for event in self._tool_rounds(turn, tier, error_cache):
                 yield event
-            result = state.last
+            result = tally.last
             assert result is not None
             review = getattr(self.router, "review", None)
             if review is None or escalations >= 2:
                 return
             answered = replace(decision, tier=result.tier)  # the tier that produced this answer
-            verdict: Verdict = await review(context, answered, result.text)
+            verdict: Verdict = await review(turn.context, answered, result.text)
             if verdict.cost_usd is not None:
-                state.extra_cost.append(verdict.cost_usd)
+                tally.review_costs.append(verdict.cost_usd)
             target = verdict.escalate_to
             if verdict.accept or target is None or not self.tiers.is_configured(target) or target == result.tier:
                 return
             cap = self.persona.routing.max_cost_per_turn_usd
-            if cap is not None and self._turn_cost(state) >= cap:
+            if cap is not None and tally.known_cost() >= cap:
                 return
-            state.attempts[-1] = _escalated(state.attempts[-1])
+            tally.attempts[-1] = replace(tally.attempts[-1], outcome="escalated")
             escalations += 1
-            del state.turn_messages[base_messages:]
-            target_model = self.tiers.config(target).primary.model
+            del turn.messages[base_messages:]
             yield Retrying(
-                id=cid,
-                index=index,
+                id=turn.id,
+                index=turn.index,
                 from_tier=result.tier,
                 from_model=result.config.model,
                 to_tier=target,
-                to_model=target_model,
+                to_model=self.tiers.config(target).primary.model,
                 reason=verdict.reason,
             )
             tier = target
 
     async def _tool_rounds(
-        self,
-        cid: str,
-        index: int,
-        tier: str,
-        parts: PromptParts,
-        whole: FittedPrompt,
-        state: _TurnState,
-        error_cache: dict[tuple[str, str], ToolOutcome],
-        toolbox: Toolbox,
+        self, turn: ChatTurn, tier: str, error_cache: dict[tuple[str, str], ToolOutcome]
     ) -> AsyncIterator[LoopEvent]:
+        engine, tally, toolbox, cid, index = self.engine, turn.tally, turn.toolbox, turn.id, turn.index
+        parts, whole = turn.parts, turn.whole
         for round_no in range(self.max_tool_rounds + 1):
             last_round = round_no == self.max_tool_rounds
-            extra = tuple(state.turn_messages[1:])
+            extra = tuple(turn.messages[1:])
 
             def build(
                 cand_tier: str, config: ModelConfig, extra: tuple[Message, ...] = extra, last_round: bool = last_round
             ) -> ChatRequest:
-                budget = config.prompt_budget
-                fitted = whole if whole.tokens <= budget else parts.fit(budget)
+                fitted = whole if whole.tokens <= config.prompt_budget else parts.fit(config.prompt_budget)
                 offer = toolbox.specs() if (len(toolbox) and config.supports_tools and not last_round) else ()
                 return ChatRequest(
                     model=config.model,
@@ -435,156 +323,23 @@ class ConversationLoop:
                     temperature=config.temperature,
                 )
 
-            box = CallBox()
-            try:
-                async for event in self._caller.stream(id=cid, index=index, tier=tier, build=build, box=box):
-                    yield event
-            except BaseException:
-                state.attempts.extend(box.failed_attempts)
-                raise
-            result = box.result
+            async for event in engine.call(id=cid, index=index, tier=tier, build=build, tally=tally):
+                yield event
+            result = tally.last
             assert result is not None
-            state.attempts.extend(result.attempts)
-            state.last = result
-            state.tokens_estimated |= result.tokens_estimated
-            if result.fallback_reason:
-                state.fallback_reason = result.fallback_reason
-            if state.first_text_at is None:
-                state.first_text_at = result.first_text_at
             tier = result.tier
             if not result.tool_calls or last_round:
-                state.turn_messages.append(Message.assistant(result.text, tier=result.tier, model=result.config.model))
+                turn.messages.append(Message.assistant(result.text, tier=result.tier, model=result.config.model))
                 return
-            state.turn_messages.append(
+            turn.messages.append(
                 Message.assistant(
                     result.text, tool_calls=result.tool_calls, tier=result.tier, model=result.config.model
                 )
             )
             for call in result.tool_calls:
-                yield ToolCalling(id=cid, index=index, call_id=call.id, name=call.name, arguments=call.arguments)
+                yield engine.tool_calling(call, id=cid, index=index)
                 outcome = await toolbox.execute(call, error_cache=error_cache)
-                state.tools.append(
-                    ToolCallRecord(
-                        call_id=call.id,
-                        name=call.name,
-                        arguments=call.arguments,
-                        result=outcome.content,
-                        is_error=outcome.is_error,
-                        duration_s=outcome.duration_s,
-                        cached=outcome.cached,
-                    )
-                )
-                state.turn_messages.append(Message.tool_result(call, outcome.content))
-                yield ToolResult(
-                    id=cid,
-                    index=index,
-                    call_id=call.id,
-                    name=call.name,
-                    content=outcome.content,
-                    is_error=outcome.is_error,
-                    cached=outcome.cached,
-                )
-
-    # -- bookkeeping -------------------------------------------------------------------------
-
-    @staticmethod
-    def _turn_cost(state: _TurnState) -> float:
-        costs = [a.cost_usd for a in state.attempts if a.cost_usd is not None]
-        costs += [c.cost_usd for c in state.compactions if c.cost_usd is not None]
-        return sum(costs) + sum(state.extra_cost)
-
-    def _turn_log(
-        self,
-        conversation: Conversation,
-        index: int,
-        timestamp: str,
-        started: float,
-        decision: RoutingDecision | None,
-        state: _TurnState,
-        prompt_tokens: int,
-        memory_hits: int,
-        metadata: Mapping[str, Any],
-        error: BaseException | None,
-    ) -> TurnLog:
-        last = state.last if error is None else None
-        paid = [a for a in state.attempts if a.outcome != "failed"]
-        answer_costs = [a.cost_usd for a in paid]
-        cost = (
-            None
-            if any(c is None for c in answer_costs) or not answer_costs
-            else sum(c for c in answer_costs if c is not None)
-        )
-        if not paid:
-            cost = 0.0 if error is None else None
-        total = self._turn_cost(state) if cost is not None else None
-        used_tier = last.tier if last else None
-        fallback_from = decision.tier if decision and used_tier and used_tier != decision.tier else None
-        input_tokens = sum(a.input_tokens or 0 for a in paid) if paid else None
-        output_tokens = sum(a.output_tokens or 0 for a in paid) if paid else None
-        return TurnLog(
-            conversation_id=conversation.id,
-            turn_index=index,
-            timestamp=timestamp,
-            persona_id=self.persona.id,
-            router_name=self._router_name,
-            requested_tier=decision.tier if decision else "",
-            tier=used_tier,
-            decision_reason=decision.reason if decision else "",
-            user_text=state.turn_messages[0].content[:4000],
-            decision_scores=dict(decision.scores) if decision else {},
-            decision_features=dict(decision.features) if decision else {},
-            latency_s=self.clock.monotonic() - started,
-            fallback_from=fallback_from,
-            fallback_to=used_tier if fallback_from else None,
-            fallback_reason=state.fallback_reason if fallback_from or state.fallback_reason else None,
-            gen_ai_provider_name=last.config.provider if last else None,
-            gen_ai_request_model=last.config.model if last else None,
-            gen_ai_response_model=(last.response_model or last.config.model) if last else None,
-            gen_ai_usage_input_tokens=input_tokens,
-            gen_ai_usage_output_tokens=output_tokens,
-            gen_ai_usage_cache_read_input_tokens=last.usage.cache_read_input_tokens if last else None,
-            gen_ai_response_time_to_first_chunk=last.time_to_first_chunk_s if last else None,
-            ttft_s=None if state.first_text_at is None else state.first_text_at - started,
-            cost_usd=cost,
-            total_cost_usd=total,
-            price_source=last.cost.source if last else "unknown",
-            tokens_estimated=state.tokens_estimated,
-            prompt_tokens_estimate=prompt_tokens,
-            memory_hits=memory_hits,
-            answer_chars=len(last.text) if last else 0,
-            tool_calls=tuple(state.tools),
-            compactions=tuple(state.compactions),
-            attempts=tuple(state.attempts),
-            error=str(error) if error else None,
-            error_type=type(error).__name__ if error else None,
-            labels=turn_log_labels(metadata),
-        )
-
-    def _commit(
-        self, conversation: Conversation, index: int, state: _TurnState, turn_log: TurnLog, answer: str
-    ) -> None:
-        if state.pending_summary is not None:
-            conversation.commit_summary(*state.pending_summary)
-        messages = tuple(state.turn_messages)
-        conversation.commit_turn(
-            ConversationTurn(
-                index=index,
-                messages=messages,
-                tier=turn_log.tier or "",
-                cost_usd=turn_log.total_cost_usd,
-                tokens=sum(m.tokens for m in messages),
-            ),
-            added_cost_usd=turn_log.total_cost_usd or 0.0,
-        )
-        self.memory.add(
-            MemoryItem(
-                kind="episodic",
-                text=f"User: {messages[0].content[:400]}\nAssistant: {answer[:400]}",
-                persona_id=self.persona.id,
-                conversation_id=conversation.id,
-                created_at=self.clock.now().timestamp(),
-            )
-        )
+                yield engine.tool_done(tally, turn.messages, call, outcome, id=cid, index=index)
 
     # -- conveniences ----------------------------------------------------------------------
 
@@ -616,7 +371,3 @@ class ConversationLoop:
         from persona_lab.core import run_sync
 
         return run_sync(self.achat(conversation, text, metadata=metadata, extras=extras))
-
-
-def _escalated(attempt: Attempt) -> Attempt:
-    return replace(attempt, outcome="escalated")

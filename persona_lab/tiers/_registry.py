@@ -226,8 +226,15 @@ class TierRegistry:
         )
 
     def infos(self) -> Mapping[str, TierInfo]:
-        """Every configured tier's metadata (computed once; the registry does not change)."""
+        """Every configured tier's metadata (computed once; the registry does not change).
+
+        The first call also prices every configured model, fallbacks included, so the price list
+        is loaded here (the loops call this before they start timing a turn), never mid-turn.
+        """
         if self._infos is None:
+            for tier in self._tiers.values():
+                for model in tier.models:
+                    self.prices.price_of(model)
             self._infos = types.MappingProxyType({t: self.info(t) for t in self.configured})
         return self._infos
 

@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from persona_lab.core import LoopEvent, UsageError
-from persona_lab.loops._run import Run
+from persona_lab.loops.agent._run import Run
 
 __all__ = ["EventCallback", "EventSink", "RunStream"]
 

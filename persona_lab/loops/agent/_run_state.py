@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from persona_lab.core import AskingUser, ConversationTurn, Message, TurnLog, estimate_tokens
-from persona_lab.loops._agent_actions import question_key
-from persona_lab.loops._run import FailedCall, Run, RunStatus, RunStep
 from persona_lab.loops._tools import ToolOutcome
+from persona_lab.loops.agent._actions import question_key
+from persona_lab.loops.agent._run import FailedCall, Run, RunStatus, RunStep
 
 __all__ = ["RunState"]
 
