@@ -32,7 +32,7 @@ from persona_lab.metrics import (
 )
 from persona_lab.routers import ClassifierRouter, KNNRouter, MatrixFactorizationRouter, utility_choice
 from persona_lab.tiers import Price
-from tests.test_bench_support import synthetic_set
+from tests.bench_helpers import synthetic_set
 
 TIERS = ("small", "mid", "frontier")
 
