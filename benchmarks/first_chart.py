@@ -16,10 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-try:  # the JupyterLab + Chromium harness (it may move into tests/)
-    from persona_lab.widgets.testing import LabPage, chromium, jupyterlab_server
-except ImportError:  # pragma: no cover
-    from tests.lab_harness import LabPage, chromium, jupyterlab_server  # type: ignore[no-redef]
+from tests.browser_harness import LabPage, chromium, jupyterlab_server  # the browser tests' harness
 
 ROOT = Path(__file__).resolve().parents[1]
 NONZERO_BAR = """() => [...document.querySelectorAll('.plab-cost-chart .js-plotly-plot .bars path')]
