@@ -3,7 +3,8 @@ from persona_lab import CompareOptions, ConversationLoop, Persona, TierRegistry,
 
 # 1. prototype a persona: chat with it on a scripted model (a test double), priced as an API model
 persona = Persona.from_yaml("examples/personas/tenancy_advisor.yaml")
-tiers = TierRegistry.scripted({"mid": "Your deposit must be protected within 30 days."}, priced_as="openai/gpt-4.1-mini")
+answers = {"mid": "Your deposit must be protected within 30 days."}
+tiers = TierRegistry.scripted(answers, priced_as="openai/gpt-4.1-mini")
 loop = ConversationLoop(persona, tiers)
 conversation = loop.new_conversation()
 for text in ("Is my deposit protected?", "What if it is not?"):

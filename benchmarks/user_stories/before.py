@@ -1,8 +1,17 @@
 # The three user stories with the API as it was before issue 15 (still runs: nothing was removed).
 import plotly.express as px
 
-from persona_lab import (ConversationLoop, FixedRouter, InMemoryTurnLogWriter, ModelConfig, Persona, Price,
-                         ScriptedBackend, TierRegistry, turn_logs_to_frame)
+from persona_lab import (
+    ConversationLoop,
+    FixedRouter,
+    InMemoryTurnLogWriter,
+    ModelConfig,
+    Persona,
+    Price,
+    ScriptedBackend,
+    TierRegistry,
+    turn_logs_to_frame,
+)
 from persona_lab.bench import compare
 
 # 1. prototype a persona: chat with it on a scripted model (a test double), priced by hand

@@ -1,7 +1,8 @@
 """Plotly figures of any turn-log frame: cost per turn, tier mix, tokens per turn.
 
 Every function takes a :func:`turn_logs_to_frame` frame (a chat, an agent run, a benchmark
-replay, several runs concatenated), or anything that function reads (a loop, a conversation) and returns a plotly ``Figure``. ``by`` names the column
+replay, several runs concatenated), or anything that function reads (a loop, a conversation),
+and returns a plotly ``Figure``. ``by`` names the column
 that splits the frame into series (``"run"``, ``"router_name"``…); without it the frame is
 one series. Turns are numbered from 1 (the frame's ``turn`` column), money is shown in
 dollars without SI prefixes. The chat and run widgets draw their cost chart with
