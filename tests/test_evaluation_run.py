@@ -121,6 +121,7 @@ async def test_unparseable_judge_replies_are_counted_not_scored_zero(careful: Pe
     assert row["grading_cost_usd"] > 0 and row["evaluation_cost_usd"] > row["answer_cost_usd"]
     judged = result.grades[result.grades["status"] == "unparseable"].iloc[0]
     assert judged["answered_by"].startswith("frontier: scripted/frontier-model")
+    assert judged["judge_reply"] == "It is fine, I suppose." and "[Rubric]\npolite" in judged["judge_prompt"]
 
 
 async def test_resume_skips_finished_pairs(careful: Persona, reckless: Persona, tmp_path: Path) -> None:
