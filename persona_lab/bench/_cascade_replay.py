@@ -222,10 +222,11 @@ class VerifierCascade:
         skip = np.zeros(n, dtype=bool)
         if self.start_router is not None and self.skip_share > 0 and self.skip_threshold_ is not None:
             prompt_scores = np.asarray(self.start_router.score_texts(list(table.prompts)), dtype=float)
-            limit = self.skip_threshold_
-            if self.calibrate == "traffic" and n:
-                limit = float(np.sort(prompt_scores)[::-1][max(0, int(np.ceil(self.skip_share * n)) - 1)])
-            skip = prompt_scores >= limit
+            if self.calibrate == "traffic":  # exactly that share, ties broken by order
+                top = np.argsort(-prompt_scores, kind="stable")[: int(np.ceil(self.skip_share * n))]
+                skip[top] = True
+            else:
+                skip = prompt_scores >= self.skip_threshold_
         return CascadeScores(table=table, tiers=self.tiers, probes=tuple(s.probes for s in reviewed),
                              score=score, status=status, skip=skip, reasons=tuple(reasons))
 
