@@ -19,6 +19,7 @@ from persona_lab.bench._cascade_replay import (
     choose_threshold,
     cross_val_scores,
     tier_points,
+    with_cascade_sweep,
 )
 from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, default_jobs, label_routers
 from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, TABLE_COLUMNS, Comparison, format_table
@@ -193,6 +194,7 @@ __all__ = [
     "run_live",
     "tier_points",
     "ungradable_counts",
+    "with_cascade_sweep",
     "write_benchmark_set",
     "write_live_outputs",
     "zeroeval_answer",
