@@ -65,9 +65,11 @@ def test_items_spread_over_workers_under_one_cluster_wide_rate_limit(server: Fak
     assert (result.written, result.records, result.rerun_items, result.failures) == (30, 30, 0, ())
     assert sorted(r["labels"]["item_id"] for r in _records(tmp_path)) == sorted(i.id for i in items)
     assert len(server.arrivals) == 30
-    assert server.max_in_window(1.0) <= 9  # 8 per second, at most one early by network jitter
     span = max(server.arrivals) - min(server.arrivals)
-    assert 29 / span <= 8.5  # the mean rate over the run holds too
+    assert 29 / span <= 8.4  # the mean rate at the server holds
+    # Starts are spaced exactly; what the server sees also carries each process's delay between a start and
+    # the bytes on the wire (a busy event loop), so a 1-second window may catch one or two more.
+    assert server.max_in_window(1.0) <= 10
     again = run_live_distributed(SUITE, FixedRouter("small"), tmp_path, client=client, items=items)
     assert (again.written, again.skipped_items, again.records) == (0, 30, 30)  # resume: nothing runs twice
 
