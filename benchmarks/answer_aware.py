@@ -13,7 +13,9 @@ also fit on the 35 bundled questions, test on the MT Bench questions of the Rout
 the bundle leaves out; MMLU: fit on the bundled subjects, test on the folder's other subjects;
 ZeroEval: fit on GSM8K → test on CRUXEval and back; MMLU-Pro: subjects sorted, even positions
 train, odd test. Hyper-parameters are fixed in advance (a skip share of 10% for combinations);
-thresholds come from out-of-fold CV inside the training part only.
+thresholds come from out-of-fold CV (3 folds) inside the training part only. One plan per
+three-tier split is also replayed through the real loop at its CV threshold (every attempt paid
+and logged) and printed next to the arithmetic.
 
     PYTHONPATH=. python benchmarks/answer_aware.py [--splits gsm8k mt_bench mmlu zeroeval mmlu_pro] [--seeds 0 1 2]
 """
@@ -30,10 +32,13 @@ import numpy as np
 
 from persona_lab.bench import (
     AnswerTable,
+    BenchmarkSet,
     CascadeStage,
+    ReplayCascadeRouter,
     UnitTable,
     VerifierCascade,
     choose_threshold,
+    compare,
     convert_mmlu,
     convert_mt_bench,
     cross_val_scores,
@@ -250,7 +255,23 @@ def prompt_curve(router: Any, train: AnswerTable, test: AnswerTable) -> tuple[li
     return costs, qualities
 
 
-def three_tier_split(name: str, train: AnswerTable, test: AnswerTable, seeds: list[int]) -> None:
+LOOP_PLAN = "learned+agree mid|small → frontier"  # the plan also replayed through the loop (fixed in advance)
+
+
+def loop_check(benchmark: BenchmarkSet, scores: Any, threshold: float) -> str:
+    """The plan at its CV threshold replayed through the real loop: every attempt paid and logged."""
+    router = ReplayCascadeRouter(scores, threshold, name="cascade")
+    result = compare(benchmark, {"cascade": router}, cv=False, n_boot=0)
+    row = result.summary[(result.summary["router"] == "cascade") & (result.summary["point"] == "loop")].iloc[0]
+    turns = result.turns[result.turns["router_name"] == "cascade"]
+    outcome = scores.outcome(threshold)
+    return (f"   loop check ({LOOP_PLAN}, seed-0 CV threshold {threshold:.3f}): loop quality {row['quality']:.4f}, "
+            f"cost ${row['cost_usd']:.4f}, {int(turns['n_attempts'].sum())} attempts for {len(turns)} turns; "
+            f"arithmetic {outcome.quality.mean():.4f}, ${outcome.cost.sum():.4f}")
+
+
+def three_tier_split(name: str, train: AnswerTable, test: AnswerTable, seeds: list[int],
+                     test_set: BenchmarkSet | None = None) -> None:
     points = tier_points(test)
     frontier_q, frontier_c = points[test.tiers[-1]]
     oracle_q, oracle_c = test.oracle()
@@ -271,16 +292,19 @@ def three_tier_split(name: str, train: AnswerTable, test: AnswerTable, seeds: li
         scores = fitted.scores(test)
         sweep = scores.sweep()
         gap, match = curve_metrics(test, sweep["cost_usd"].tolist(), sweep["quality"].tolist())
-        dq, share = [], []
+        dq, share, chosen = [], [], []
         for seed in seeds:  # the threshold is chosen on out-of-fold scores inside the training part
-            threshold = choose_threshold(cross_val_scores(plan, train, folds=5, seed=seed))
+            threshold = choose_threshold(cross_val_scores(plan, train, folds=3, seed=seed))
             outcome = scores.outcome(threshold)
+            chosen.append(threshold)
             dq.append(float(outcome.quality.mean()) - frontier_q)
             share.append(float(outcome.cost.sum()) / frontier_c)
         counts = {k: v for k, v in scores.counts().items() if k != "ok"}
         note = f"  [{', '.join(f'{k} {v}' for k, v in counts.items())}]" if counts else ""
         print(f"{label:66s} {gap:10.1%} {match:10.1%} {fmt(dq):>24s} {fmt(share, pct=True):>14s}"
-              f"  {time.perf_counter() - started:.0f}s{note}")
+              f"  {time.perf_counter() - started:.0f}s{note}", flush=True)
+        if label == LOOP_PLAN and test_set is not None:
+            print(loop_check(test_set, scores, chosen[0]), flush=True)
 
 
 # -- main ---------------------------------------------------------------------------------------------
@@ -323,18 +347,21 @@ def main() -> None:
             print("   the bundle already holds every subject of that folder, so this split has no test data here; "
                   "the evaluators' held-back subjects are where it applies. Not substituted.")
     if "zeroeval" in args.splits:
-        gsm = AnswerTable.from_set(load_suite("zeroeval_gsm8k"))
-        crux = AnswerTable.from_set(load_suite("zeroeval_crux"))
-        three_tier_split("ZeroEval: fit on GSM8K, test on CRUXEval", gsm, crux, seeds)
-        three_tier_split("ZeroEval: fit on CRUXEval, test on GSM8K", crux, gsm, seeds)
+        gsm_set, crux_set = load_suite("zeroeval_gsm8k"), load_suite("zeroeval_crux")
+        gsm, crux = AnswerTable.from_set(gsm_set), AnswerTable.from_set(crux_set)
+        three_tier_split("ZeroEval: fit on GSM8K, test on CRUXEval", gsm, crux, seeds, crux_set)
+        three_tier_split("ZeroEval: fit on CRUXEval, test on GSM8K", crux, gsm, seeds, gsm_set)
     if "mmlu_pro" in args.splits:
-        table = AnswerTable.from_set(load_suite("mmlu_pro"), missing="empty")
+        mmlu_pro = load_suite("mmlu_pro")
+        table = AnswerTable.from_set(mmlu_pro, missing="empty")
         subjects = sorted(set(table.categories))
         train_subjects = set(subjects[0::2])
         in_train = np.array([table.categories[i] in train_subjects for i in table.item_index])
         print(f"\n   MMLU-Pro train subjects: {', '.join(sorted(train_subjects))}; "
               f"test: {', '.join(s for s in subjects if s not in train_subjects)}")
-        three_tier_split("MMLU-Pro: even subjects → odd subjects", table.rows(in_train), table.rows(~in_train), seeds)
+        test_ids = [i.id for i in mmlu_pro.items if i.category not in train_subjects]
+        three_tier_split("MMLU-Pro: even subjects → odd subjects", table.rows(in_train), table.rows(~in_train), seeds,
+                         mmlu_pro.subset(test_ids))
     for name, counts in COUNTS.items():
         total: dict[str, int] = {}
         for c in counts:

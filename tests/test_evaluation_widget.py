@@ -41,6 +41,8 @@ def test_the_html_shows_both_answers_and_marks_the_turn_that_differs(result: Eva
     assert "Grades differ most at turn 2" in html
     assert "constraint.no_legal_certainty" in html and "✗" in html
     assert "$0.0" in html and ">mid<" in html
+    report = result.to_html()
+    assert "<b>for sure</b>" not in report and "&lt;b&gt;for sure&lt;/b&gt;" in report
 
 
 def test_the_widget_opens_on_the_scenario_that_differs_most_and_follows_its_controls(

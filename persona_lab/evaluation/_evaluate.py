@@ -91,7 +91,7 @@ async def evaluate(
     conversation_graders: Sequence[Grader] = (),
     judge_tiers: TierRegistry | None = None,
     run_dir: str | Path | None = None,
-    concurrency: int = 4,
+    concurrency: int | None = None,
     progress: bool = True,
     clock: Clock | None = None,
     n_boot: int = 1000,
@@ -122,7 +122,10 @@ async def evaluate(
         Where to write ``turn_logs.jsonl`` (as pairs finish), ``summary.csv``/``.md``,
         ``grades.csv``, ``differences.csv``, ``report.html``; an existing one is resumed.
     concurrency:
-        Pairs run at once. ``progress``: a tqdm bar over pairs.
+        Pairs run at once; default 4, or 1 when a tier runs a model in this process (``llama-cpp``:
+        it answers one turn at a time, and queued turns would report the wait as latency).
+    progress:
+        A tqdm bar over pairs.
     n_boot, seed:
         Bootstrap resamples (over scenarios) for the score intervals.
     loop_options, agent_options:
@@ -150,6 +153,9 @@ async def evaluate(
         for suite, scenario, variant in planned
         if (suite.suite, scenario.id, variant.label) not in done
     ]
+    if concurrency is None:
+        in_process = any(info.provider == "llama-cpp" for info in tiers.infos().values())
+        concurrency = 1 if in_process else 4
     semaphore = asyncio.Semaphore(max(1, concurrency))
     bar = None
     if progress:
