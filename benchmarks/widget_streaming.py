@@ -36,9 +36,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from persona_lab.widgets.testing import LabPage, chromium, chromium_available, jupyterlab_server, write_notebook
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the browser harness is a test helper (tests/), not part of the package
+
+from tests.browser_harness import (  # noqa: E402
+    LabPage,
+    chromium,
+    chromium_available,
+    jupyterlab_server,
+    write_notebook,
+)
+
 PERSONA = ROOT / "examples" / "personas" / "tenancy_advisor.yaml"
 
 SETUP = f"""

@@ -10,7 +10,7 @@ import pytest
 from persona_lab import AgenticLoop, Persona, Run, RunStatus, ToolCall, UsageError
 from persona_lab.core import AskingUser, ChatRequest, Finished, Started, ToolResult, UserResponded
 from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
-from tests.conftest import scripted_tier
+from tests.helpers import scripted_tier
 
 
 def ask(question: str, options: list[str] | None = None, *, id: str = "ask_1") -> ScriptedResponse:
@@ -204,7 +204,7 @@ async def test_a_parked_run_resumes_in_a_separate_python_process(persona: Person
     import subprocess
     import sys
 
-    from tests.conftest import EXAMPLES
+    from tests.helpers import EXAMPLES
 
     parked = await AgenticLoop(persona, registry(ScriptedBackend([ask("Which city?")]))).run("Draft a letter")
     path = tmp_path / "run.json"

@@ -13,7 +13,7 @@ import pytest
 from persona_lab import AgenticLoop, CancelToken, InMemoryTurnLogWriter, Persona, RunStatus, Toolbox, ToolCall, tool
 from persona_lab.core import AskingUser, Finished, RunCancelled, Started, TextDelta, ToolResult, TurnDone
 from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
-from tests.conftest import scripted_tier
+from tests.helpers import scripted_tier
 
 LONG = "The landlord must repair the damp. " * 60  # ~2,000 characters: 200 chunks of 10
 

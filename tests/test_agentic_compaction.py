@@ -11,7 +11,7 @@ from persona_lab import AgenticLoop, Message, Persona, Toolbox, ToolCall, tool
 from persona_lab.core import ChatRequest, Compacted, ProviderError
 from persona_lab.loops import StepCompactor
 from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
-from tests.conftest import scripted_tier
+from tests.helpers import scripted_tier
 
 
 @tool

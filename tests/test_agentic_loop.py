@@ -36,7 +36,7 @@ from persona_lab.core import (
     event_from_dict,
 )
 from persona_lab.tiers import Price, ScriptedBackend, ScriptedResponse, TierRegistry
-from tests.conftest import scripted_tier
+from tests.helpers import scripted_tier
 
 
 @tool

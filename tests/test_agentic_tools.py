@@ -8,7 +8,7 @@ from typing import Any
 from persona_lab import AgenticLoop, Persona, Run, Toolbox, ToolCall, tool
 from persona_lab.core import ChatRequest, ToolResult
 from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
-from tests.conftest import scripted_tier
+from tests.helpers import scripted_tier
 
 ran: list[dict[str, Any]] = []
 

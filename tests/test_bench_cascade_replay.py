@@ -179,7 +179,12 @@ def test_learned_cascade_fits_verifiers_and_the_start_router(toy: tuple[Benchmar
     assert fitted is not cascade and fitted.skip_threshold_ is not None
     test = table.rows(np.arange(40, 60))
     scores = fitted.scores(test)
-    assert 0 < scores.skip.sum() < len(test)
+    assert 6 <= scores.skip.sum() < len(test)  # the top 30% of this traffic (ties go together)
+    by_train = VerifierCascade(stages=cascade.stages, start_router=ClassifierRouter(), skip_share=0.3,
+                               calibrate="train").fit(table.rows(np.arange(40)))
+    assert by_train.skip_threshold_ == fitted.skip_threshold_
+    with pytest.raises(RouterError, match="calibrate must be"):
+        VerifierCascade(stages=cascade.stages, calibrate="test")
     out = scores.outcome(0.5)
     np.testing.assert_allclose(out.cost[scores.skip], test.costs["frontier"][scores.skip])  # skipped: frontier only
     oof = cross_val_scores(cascade, table.rows(np.arange(40)), folds=4)

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 from persona_lab.bench import Comparison, compare
 from persona_lab.core import RoutingContext, RoutingDecision, TurnLog
 from persona_lab.logs import turn_logs_to_frame
-from tests.test_bench_support import KeywordThresholdRouter, synthetic_set
+from tests.bench_helpers import KeywordThresholdRouter, synthetic_set
 
 
 class MemoryRouter(BaseEstimator):  # type: ignore[misc]

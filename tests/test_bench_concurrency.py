@@ -11,7 +11,7 @@ import pandas as pd
 
 from persona_lab.bench import Comparison, compare
 from persona_lab.routers import FixedRouter
-from tests.test_bench_support import KeywordThresholdRouter, synthetic_set
+from tests.bench_helpers import KeywordThresholdRouter, synthetic_set
 
 TURN_COLUMNS = ["router_name", "item_id", "turn_index", "tier", "cost_usd", "score"]
 SUMMARY_COLUMNS = ["suite", "router", "point", "evaluation", "n_items", "n_turns", "quality", "cost_usd",

@@ -18,7 +18,7 @@ from persona_lab.bench import (
 )
 from persona_lab.metrics import quantile_thresholds, threshold_decisions
 from persona_lab.routers import KNNRouter, TfidfEmbedder
-from tests.test_bench_support import KeywordThresholdRouter, synthetic_set
+from tests.bench_helpers import KeywordThresholdRouter, synthetic_set
 
 
 def _loop_tiers(benchmark, router) -> list[str]:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from persona_lab.bench import (
     write_benchmark_set,
 )
 from persona_lab.tiers import Price
-from tests.test_bench_support import STRONG, WEAK, synthetic_set
+from tests.bench_helpers import STRONG, WEAK, synthetic_set
 
 HEADER = {"format_version": FORMAT_VERSION, "suite": "mine", "scale": "binary",
           "models": {"a": {"role": "weak"}, "b": {"role": "strong", "price": {"input_per_mtok": 1,

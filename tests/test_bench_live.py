@@ -24,7 +24,7 @@ from persona_lab.core import ChatRequest, Chunk, RoutingContext, RoutingDecision
 from persona_lab.logs import read_turn_logs
 from persona_lab.routers import FixedRouter
 from persona_lab.tiers import ModelConfig, Price, ScriptedBackend, TierRegistry
-from tests.test_bench_support import MODELS, STRONG, WEAK, synthetic_set
+from tests.bench_helpers import MODELS, STRONG, WEAK, synthetic_set
 
 
 def _maths_set(n: int = 6) -> BenchmarkSet:

@@ -31,7 +31,7 @@ from persona_lab.bench import (
     write_benchmark_set,
     zeroeval_answer,
 )
-from tests.test_bench_support import write_routellm_layout
+from tests.bench_helpers import write_routellm_layout
 
 SHARED = Path(os.environ.get("PERSONA_LAB_SHARED_DATA", "/work/shared/data"))
 

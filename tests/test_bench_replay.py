@@ -18,7 +18,7 @@ from persona_lab.bench import (
 from persona_lab.core import RoutingContext, RoutingDecision
 from persona_lab.routers import FixedRouter
 from persona_lab.tiers import Price
-from tests.test_bench_support import STRONG, WEAK, synthetic_set
+from tests.bench_helpers import STRONG, WEAK, synthetic_set
 
 
 class Recorder:

@@ -19,7 +19,7 @@ from persona_lab.bench import (
     read_benchmark_set,
     write_benchmark_set,
 )
-from tests.test_bench_support import write_routellm_layout
+from tests.bench_helpers import write_routellm_layout
 
 
 @pytest.fixture

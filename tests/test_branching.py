@@ -17,7 +17,7 @@ from persona_lab import (
 from persona_lab.branching import BRANCH_COLUMNS, Branch, BranchComparison, fork, replay, what_if
 from persona_lab.core import ChatRequest, ProviderError, Usage
 from persona_lab.tiers import Price, ScriptedBackend, ScriptedResponse, TierRegistry
-from tests.conftest import scripted_tier
+from tests.helpers import scripted_tier
 
 QUESTIONS = ["Who fixes the boiler?", "How long do they have?", "Can I withhold rent?", "What about mould?"]
 

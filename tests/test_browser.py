@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from persona_lab.widgets.testing import (
+from tests.browser_harness import (
     JupyterLab,
     LabPage,
     alive,

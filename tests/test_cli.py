@@ -12,7 +12,7 @@ import pytest
 
 from persona_lab.bench import write_benchmark_set
 from persona_lab.cli import main
-from tests.test_bench_support import synthetic_set
+from tests.bench_helpers import synthetic_set
 
 
 @pytest.fixture
@@ -72,11 +72,11 @@ def test_unknown_router_model_and_list(capsys: pytest.CaptureFixture[str], set_p
 
 
 def test_custom_router_by_import_path(set_path: Path, tmp_path: Path) -> None:
-    code = main(["bench", "--suite", str(set_path), "--router", "tests.test_bench_support:KeywordThresholdRouter",
+    code = main(["bench", "--suite", str(set_path), "--router", "tests.bench_helpers:KeywordThresholdRouter",
                  "--out", str(tmp_path / "r"), "--bootstrap", "0", "--no-html"])
     assert code == 0
     (run,) = (tmp_path / "r").iterdir()
-    assert "tests.test_bench_support:KeywordThresholdRouter" in (run / "summary.md").read_text()
+    assert "tests.bench_helpers:KeywordThresholdRouter" in (run / "summary.md").read_text()
 
 
 def test_live_mode_needs_tiers_and_routers(set_path: Path, monkeypatch: pytest.MonkeyPatch,

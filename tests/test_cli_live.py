@@ -16,9 +16,9 @@ import pytest
 
 from persona_lab.bench import write_benchmark_set
 from persona_lab.cli import main
+from tests.bench_helpers import synthetic_set
 from tests.fault_cases import CANARY
 from tests.fault_server import Fault, FaultServer
-from tests.test_bench_support import synthetic_set
 
 ROOT = Path(__file__).resolve().parents[1]
 

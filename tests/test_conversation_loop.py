@@ -42,7 +42,7 @@ from persona_lab.core import (
     estimate_tokens,
 )
 from persona_lab.tiers import ModelConfig, Price, ScriptedBackend, ScriptedResponse, TierRegistry
-from tests.conftest import scripted_tier
+from tests.helpers import scripted_tier
 
 
 async def collect(loop: ConversationLoop, conv: Any, text: str, **kw: Any) -> list[Any]:

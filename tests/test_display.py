@@ -19,7 +19,7 @@ from persona_lab import (
     turn_logs_to_frame,
 )
 from persona_lab.bench import TABLE_COLUMNS, compare, format_table
-from tests.test_bench_support import KeywordThresholdRouter, synthetic_set
+from tests.bench_helpers import KeywordThresholdRouter, synthetic_set
 
 
 @pytest.mark.parametrize(

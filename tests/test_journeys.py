@@ -32,7 +32,7 @@ from persona_lab.journeys import (
     journey_summary,
 )
 from persona_lab.tiers import Price, ScriptedBackend, ScriptedResponse, TierRegistry
-from tests.conftest import scripted_tier
+from tests.helpers import scripted_tier
 
 
 @tool

@@ -11,7 +11,7 @@ pytest.importorskip("mlflow")
 from persona_lab import ConversationLoop, FixedRouter, Persona, TierRegistry
 from persona_lab.bench import compare
 from persona_lab.mlflow import log_chat, log_comparison, tracking_client
-from tests.test_bench_support import KeywordThresholdRouter, synthetic_set
+from tests.bench_helpers import KeywordThresholdRouter, synthetic_set
 
 
 def _artifacts(client: object, run_id: str) -> set[str]:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from persona_lab import Persona, PersonaError
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)

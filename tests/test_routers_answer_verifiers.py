@@ -26,8 +26,8 @@ from persona_lab.routers import (
     requested_form,
 )
 from persona_lab.tiers import Price, ScriptedBackend, TierRegistry
-from tests.conftest import scripted_tier
-from tests.test_routers_support import context
+from tests.helpers import scripted_tier
+from tests.router_helpers import context
 
 GSM_PROMPT = "Tom has 3 boxes of 12 eggs. How many eggs does he have?"
 

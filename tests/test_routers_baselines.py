@@ -8,7 +8,7 @@ import pytest
 
 from persona_lab import RouterError, UnknownTier
 from persona_lab.routers import OracleRouter, RandomRouter
-from tests.test_routers_support import context
+from tests.router_helpers import context
 
 
 def test_random_router_is_reproducible_per_conversation_turn_and_step() -> None:

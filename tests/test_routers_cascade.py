@@ -10,9 +10,8 @@ import pytest
 from persona_lab import ConversationLoop, InMemoryTurnLogWriter, Persona, RoutingPreferences
 from persona_lab.core import ChatRequest, EscalatingRouter, ProviderError, Retrying, TextDelta, TurnDone
 from persona_lab.routers import CascadeRouter, ConfidenceVerifier, JudgeVerifier, RuleVerifier, stated_confidence
-from persona_lab.tiers import Price, ScriptedBackend, ScriptedResponse, TierRegistry
-from tests.conftest import scripted_tier
-from tests.test_routers_support import context
+from persona_lab.tiers import ScriptedBackend, ScriptedResponse
+from tests.router_helpers import context, registry
 
 GOOD = "Your landlord must protect the deposit within 30 days of receiving it."
 
@@ -21,11 +20,6 @@ def visible_answer(events: list[Any]) -> str:
     """What a consumer shows: text streamed since the last Retrying."""
     last = max((i for i, e in enumerate(events) if isinstance(e, Retrying)), default=-1)
     return "".join(e.text for e in events[last + 1 :] if isinstance(e, TextDelta))
-
-
-def registry(**backends: ScriptedBackend) -> TierRegistry:
-    prices = {"small": Price(0.1, 0.4), "mid": Price(1.0, 4.0), "frontier": Price(5.0, 15.0)}
-    return TierRegistry({t: scripted_tier(b, model=f"{t}-model", price=prices[t]) for t, b in backends.items()})
 
 
 async def test_a_failed_check_escalates_and_every_attempt_is_logged(persona: Persona) -> None:

@@ -34,8 +34,7 @@ from persona_lab.routers import (
     TfidfEmbedder,
 )
 from persona_lab.tiers import ScriptedBackend
-from tests.test_routers_cascade import registry
-from tests.test_routers_support import context
+from tests.router_helpers import context, registry
 
 CASES: list[tuple[type, dict[str, Any]]] = [
     (FixedRouter, {"tier": "small", "respect_pin": False}),

@@ -7,7 +7,7 @@ import pytest
 from persona_lab import RouterError, RoutingPreferences, UnknownTier
 from persona_lab.core import RoutingContext
 from persona_lab.routers import ConstraintRouter, Difficulty, estimate_difficulty
-from tests.test_routers_support import context, infos
+from tests.router_helpers import context, infos
 
 EASY = "thanks!"
 ORDINARY = "What is the deposit protection deadline?"

@@ -24,7 +24,7 @@ from persona_lab.routers import (
     TfidfEmbedder,
     outcomes_from_turn_logs,
 )
-from tests.test_routers_support import context
+from tests.router_helpers import context
 
 EASY = ["what colour is the {n} in the picture", "say hello to my {n}", "spell the word {n} backwards please"]
 MEDIUM = ["summarise this short story about a {n} and a fox", "translate the sentence about the {n} into french"]

@@ -35,7 +35,7 @@ from persona_lab.routers._signals import (
     words_of,
 )
 from persona_lab.routers._word_patterns import CombinedSearch, ScanText, WordPatterns, word_patterns, word_phrases
-from tests.test_routers_support import context
+from tests.router_helpers import context
 
 # The one-regex definition of "code or maths" that looks_like_code_or_math answers faster.
 CODE_OR_MATH = re.compile(r"```|\bdef \w+\(|\d+\s*[-+*/^×÷=<>]\s*\d+")

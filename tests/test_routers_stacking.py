@@ -15,7 +15,7 @@ from persona_lab.routers import (
     StackedRouter,
     prompt_features,
 )
-from tests.test_routers_support import context
+from tests.router_helpers import context
 
 
 def _frame(n: int = 200, seed: int = 0) -> pd.DataFrame:

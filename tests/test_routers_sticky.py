@@ -9,8 +9,7 @@ from persona_lab import ConversationLoop, Persona
 from persona_lab.core import RoutingContext, RoutingDecision
 from persona_lab.routers import CascadeRouter, ConstraintRouter, FixedRouter, HeuristicRouter, StickyRouter
 from persona_lab.tiers import ScriptedBackend
-from tests.test_routers_cascade import registry
-from tests.test_routers_support import context, turns
+from tests.router_helpers import context, registry, turns
 
 
 class ScoredRouter:

@@ -28,7 +28,7 @@ from persona_lab import (
 from persona_lab.core import ProviderError
 from persona_lab.tiers import ScriptedBackend, ScriptedResponse, TierRegistry
 from persona_lab.tracing import OtelTurnLogSink, redact, tracer_provider
-from tests.conftest import scripted_tier
+from tests.helpers import scripted_tier
 
 KEY = "sk-live-SECRET-0123456789abcdef"
 

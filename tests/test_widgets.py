@@ -243,7 +243,7 @@ async def test_the_bubble_shows_the_wait_until_the_first_token(persona: Persona,
 
 
 async def test_an_answer_cut_by_the_token_limit_is_marked(persona: Persona) -> None:
-    from tests.conftest import scripted_tier
+    from tests.helpers import scripted_tier
 
     cut = ScriptedResponse("an answer that stops mid", usage=Usage(input_tokens=20, output_tokens=16))
     whole = ScriptedResponse("short", usage=Usage(input_tokens=20, output_tokens=3))

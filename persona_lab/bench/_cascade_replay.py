@@ -128,20 +128,26 @@ class VerifierCascade:
         :class:`CascadeStage` per tier, cheapest first; the last one's verifier is ignored.
     threshold:
         The operating point (set by :meth:`choose_threshold`, or by hand).
-    start_router, skip_share:
+    start_router, skip_share, calibrate:
         Optional prompt-only learned router; the ``skip_share`` of prompts it scores highest go
-        straight to the last stage.
+        straight to the last stage. ``calibrate="traffic"`` (default) takes that share of the
+        prompts being routed (their scores only, no outcomes: RouteLLM's calibration on sample
+        traffic); ``"train"`` fixes the score threshold on the training prompts, which sends
+        far more or fewer prompts when the traffic differs from the training set.
     margin:
         A stage's answer is "good" for training when its score ≥ the last stage's − ``margin``.
     """
 
     def __init__(self, *, stages: Sequence[CascadeStage], name: str = "cascade", threshold: float = 0.5,
-                 start_router: Any = None, skip_share: float = 0.0, margin: float = 0.0):
+                 start_router: Any = None, skip_share: float = 0.0, margin: float = 0.0,
+                 calibrate: str = "traffic"):
         if len(stages) < 2:
             raise RouterError("VerifierCascade needs at least two stages (a cheaper tier and the last one)")
         for stage in stages[:-1]:
             if stage.verifier is None:
                 raise RouterError(f"VerifierCascade: stage {stage.tier!r} has no verifier (only the last may not)")
+        if calibrate not in ("traffic", "train"):
+            raise RouterError(f"VerifierCascade: calibrate must be 'traffic' or 'train', got {calibrate!r}")
         if not 0.0 <= skip_share < 1.0:
             raise RouterError(f"VerifierCascade: skip_share must be in [0, 1), got {skip_share!r}")
         self.stages = tuple(stages)
@@ -150,6 +156,7 @@ class VerifierCascade:
         self.start_router = start_router
         self.skip_share = skip_share
         self.margin = margin
+        self.calibrate = calibrate
         self.skip_threshold_: float | None = None
 
     def __repr__(self) -> str:
@@ -185,7 +192,8 @@ class VerifierCascade:
                 verifier = clone(verifier).fit(frame)
             stages.append(CascadeStage(tier=stage.tier, verifier=verifier, probes=stage.probes))
         fitted = VerifierCascade(stages=stages, name=self.name, threshold=self.threshold,
-                                 start_router=self.start_router, skip_share=self.skip_share, margin=self.margin)
+                                 start_router=self.start_router, skip_share=self.skip_share, margin=self.margin,
+                                 calibrate=self.calibrate)
         if self.start_router is not None and self.skip_share > 0:
             frame = pd.DataFrame({"prompt": list(table.prompts),
                                   **{f"quality_{t}": table.scores[t] for t in (self.tiers[0], self.tiers[-1])}})
@@ -212,7 +220,11 @@ class VerifierCascade:
             reasons.append(tuple(r.reason for r in results))
         skip = np.zeros(n, dtype=bool)
         if self.start_router is not None and self.skip_share > 0 and self.skip_threshold_ is not None:
-            skip = np.asarray(self.start_router.score_texts(list(table.prompts))) >= self.skip_threshold_
+            prompt_scores = np.asarray(self.start_router.score_texts(list(table.prompts)), dtype=float)
+            limit = self.skip_threshold_
+            if self.calibrate == "traffic" and n:
+                limit = float(np.sort(prompt_scores)[::-1][max(0, int(np.ceil(self.skip_share * n)) - 1)])
+            skip = prompt_scores >= limit
         return CascadeScores(table=table, tiers=self.tiers, probes=tuple(s.probes for s in reviewed),
                              score=score, status=status, skip=skip, reasons=tuple(reasons))
 

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
-from persona_lab.core import NotFittedError
+from persona_lab.core import InvalidArgument, NotFittedError
 
 __all__ = ["FoldTfidfEmbedder", "TextCounts"]
 
@@ -77,7 +77,7 @@ class FoldTfidfEmbedder(BaseEstimator):  # type: ignore[misc]
 
     def fit(self, texts: Sequence[str]) -> FoldTfidfEmbedder:
         if self.counts is None:
-            raise ValueError("FoldTfidfEmbedder needs counts=TextCounts(texts)")
+            raise InvalidArgument("FoldTfidfEmbedder: counts is missing; pass counts=TextCounts(texts)")
         rows = self.counts.rows(list(texts))
         term_freq = np.asarray(rows.sum(axis=0)).ravel()
         doc_freq = np.asarray((rows > 0).sum(axis=0)).ravel()

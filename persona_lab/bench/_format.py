@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any
 
 from persona_lab.core import TIER_NAMES, BenchmarkFormatError
@@ -33,11 +34,11 @@ __all__ = [
 FORMAT_VERSION = 1
 """The version this code writes and reads (the ``format_version`` of the header line)."""
 
-SCALES: Mapping[str, tuple[float, float]] = {"binary": (0.0, 1.0), "grade-1-10": (1.0, 10.0)}
+SCALES: Mapping[str, tuple[float, float]] = MappingProxyType({"binary": (0.0, 1.0), "grade-1-10": (1.0, 10.0)})
 """Score scales: ``binary`` is 0/1 correctness, ``grade-1-10`` a judge's grade."""
 
 _ROLES = ("weak", "strong")
-_DEFAULT_TIER = {"weak": "small", "strong": "frontier"}
+_DEFAULT_TIER = MappingProxyType({"weak": "small", "strong": "frontier"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from persona_lab.core import Router, RoutingContext, RoutingDecision, router_name
+from persona_lab.core import InvalidArgument, Router, RoutingContext, RoutingDecision, router_name
 
 __all__ = [
     "BatchedThresholdRouter",
@@ -67,9 +67,9 @@ def fold_assignment(n_items: int, folds: int, seed: int) -> NDArray[np.int64]:
     from sklearn.model_selection import KFold
 
     if folds < 2:
-        raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
+        raise InvalidArgument(f"folds: cross-validation needs at least 2 folds, got {folds}")
     if n_items < folds:
-        raise ValueError(f"{n_items} items cannot be split into {folds} folds")
+        raise InvalidArgument(f"folds: {n_items} items cannot be split into {folds} folds (use folds <= {n_items})")
     assignment = np.empty(n_items, dtype=np.int64)
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     for fold, (_, held_out) in enumerate(splitter.split(np.zeros((n_items, 1)))):

@@ -20,7 +20,7 @@ from persona_lab.bench._format import BenchmarkItem, BenchmarkSet
 from persona_lab.bench._graders import Grade, JudgeGrader, exact_match
 from persona_lab.bench._replay import BENCHMARK_PERSONA, NullMemoryStore
 from persona_lab.bench._runner import FirstTurnOnlyRouter, ItemFailure, labelled
-from persona_lab.core import ChatRequest, Chunk, Router, TurnDone, TurnLog, router_name
+from persona_lab.core import ChatRequest, Chunk, InvalidArgument, Router, TurnDone, TurnLog, router_name
 from persona_lab.logs import JsonlTurnLogWriter, read_turn_logs
 from persona_lab.loops import ConversationLoop
 from persona_lab.persona import Persona
@@ -34,7 +34,7 @@ class RateLimiter:
 
     def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic):
         if per_second <= 0:
-            raise ValueError(f"a rate limit must be positive, got {per_second}")
+            raise InvalidArgument(f"rate limit: requests per second must be positive, got {per_second}")
         self.interval = 1.0 / per_second
         self._clock = clock
         self._next = 0.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from persona_lab.core import Router
+from persona_lab.core import Router, UnknownName
 
 __all__ = ["default_routers", "router_factories"]
 
@@ -57,7 +57,7 @@ def router_factories(seed: int = 0, *, texts: Iterable[str] | None = None) -> di
 
 def default_routers(*, seed: int = 0, only: list[str] | None = None,
                     texts: Iterable[str] | None = None) -> dict[str, Router]:
-    """Every available router, by label (``only`` picks labels; unknown labels raise ``KeyError``).
+    """Every available router, by label (``only`` picks labels; an unknown one raises :class:`UnknownName`).
 
     ``texts``: the prompts the routers will see, for the shared fold-fitted TF-IDF (see
     :func:`router_factories`).
@@ -66,7 +66,7 @@ def default_routers(*, seed: int = 0, only: list[str] | None = None,
     if only is not None:
         unknown = [name for name in only if name not in factories]
         if unknown:
-            raise KeyError(f"unknown router {unknown[0]!r}; known: {', '.join(factories)}")
+            raise UnknownName("router label", unknown[0], factories)
         factories = {name: factories[name] for name in only}
     routers: dict[str, Router] = {}
     for label, factory in factories.items():

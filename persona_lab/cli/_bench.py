@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from persona_lab.core import ConfigError, InvalidArgument, UnknownName
+
 __all__ = ["add_bench_parser", "run_bench"]
 
 _EPILOG = """\
@@ -107,7 +109,7 @@ def _prices(specs: list[str]) -> dict[str, Any]:
         model, sep, rest = spec.rpartition("=")
         numbers = rest.split("/")
         if not sep or len(numbers) != 2:
-            raise ValueError(f"--price {spec!r}: write MODEL=INPUT/OUTPUT (USD per million tokens)")
+            raise InvalidArgument(f"--price {spec!r}: write MODEL=INPUT/OUTPUT (USD per million tokens)")
         prices[model] = Price(float(numbers[0]), float(numbers[1]))
     return prices
 
@@ -117,7 +119,7 @@ def _rate_limits(specs: list[str]) -> dict[str, float]:
     for spec in specs:
         provider, sep, rate = spec.partition("=")
         if not sep:
-            raise ValueError(f"--rate-limit {spec!r}: write PROVIDER=REQUESTS_PER_SECOND")
+            raise InvalidArgument(f"--rate-limit {spec!r}: write PROVIDER=REQUESTS_PER_SECOND")
         limits[provider] = float(rate)
     return limits
 
@@ -133,15 +135,15 @@ def _routers(names: list[str] | None, seed: int, texts: list[str] | None) -> dic
     for name in names:
         if name in known:
             if name not in routers:
-                raise ValueError(f"router {name!r} is not available in this version of persona_lab.routers")
+                raise InvalidArgument(f"--router {name!r}: not available in this version of persona_lab.routers")
             continue
         module_name, sep, attr = name.partition(":")
         if not sep:
-            raise ValueError(f"unknown router {name!r}; known: {', '.join(known)} (or module:Class)")
+            raise UnknownName("router", name, known, hint=" (or module:Class)")
         try:
             routers[name] = getattr(importlib.import_module(module_name), attr)()
         except (ImportError, AttributeError, TypeError) as exc:
-            raise ValueError(f"cannot build router {name!r}: {exc}") from exc
+            raise InvalidArgument(f"--router {name!r}: cannot build it: {exc}") from exc
     return {label: routers[label] for label in names}
 
 
@@ -236,14 +238,15 @@ def _run_live(args: argparse.Namespace) -> int:
 
     tiers = TierRegistry.from_env(local_default=False)
     if not tiers.configured:
-        raise ValueError("live mode needs tiers: set PERSONA_PROVIDER and PERSONA_MODEL (or PERSONA_SMALL_*, "
+        raise ConfigError("live mode needs tiers: set PERSONA_PROVIDER and PERSONA_MODEL (or PERSONA_SMALL_*, "
                          "PERSONA_FRONTIER_*); a local OpenAI-compatible server: PERSONA_PROVIDER="
                          "openai-compatible PERSONA_BASE_URL=http://127.0.0.1:8080/v1 PERSONA_MODEL=…")
     _err("live tiers:\n" + tiers.describe())
     suites = [resolve_tiers(s, args.tiers) for s in load_suites(_suite_specs(args))]
     run_dir = Path(args.resume) if args.resume else _run_dir(args.out)
     if not args.router:
-        raise ValueError("live mode calls real models: name the routers to run with --router (e.g. --router heuristic)")
+        raise InvalidArgument("live mode calls real models: name the routers to run with --router "
+                              "(e.g. --router heuristic)")
     routers = _routers(args.router, args.seed, None) or {}
     run_dir.mkdir(parents=True, exist_ok=True)
     cluster_client = cluster = None
@@ -283,7 +286,7 @@ def _live_suites(args: argparse.Namespace, tiers: Any, suites: list[Any], router
             if is_learned(router):  # trained on the recorded items that are not run
                 rest = suite.subset(i.id for i in suite.items[len(items):])
                 if not rest.items:
-                    raise ValueError(f"learned router {label!r} needs recorded items outside the live run to "
+                    raise InvalidArgument(f"learned router {label!r} needs recorded items outside the live run to "
                                      "train on: use --limit")
                 router = router.fit(UnitTable.from_set(rest).training_frame())
             bar = tqdm(total=len(items), desc=f"{suite.suite} · {label}", unit="item")

@@ -4,7 +4,10 @@
     ├── ConfigError                 bad persona file, bad tier configuration, missing variable
     │   ├── PersonaError            a persona YAML that does not validate (names file and field)
     │   ├── BenchmarkFormatError    a benchmark-set file that does not validate (names file, line, field)
-    │   └── ClusterUnavailable      a Dask scheduler that does not answer (names the address)
+    │   ├── ClusterUnavailable      a Dask scheduler that does not answer (names the address)
+    │   └── InvalidArgument         an argument or option that cannot work (also ValueError, TypeError)
+    │       └── UnknownName         a name (router label, variant, step…) that is not one of the known ones
+    │                               (also KeyError; carries ``name`` and ``known``)
     ├── TierError
     │   ├── UnknownTier             a tier name that is not small / mid / frontier
     │   ├── TierNotConfigured       no configured tier can serve a request
@@ -27,6 +30,8 @@ Every class has a stable dotted ``code`` so callers branch on codes, never on me
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "AllTiersFailed",
     "AuthFailed",
@@ -34,6 +39,7 @@ __all__ = [
     "BudgetExceeded",
     "ClusterUnavailable",
     "ConfigError",
+    "InvalidArgument",
     "LogSchemaError",
     "LoopError",
     "NotFittedError",
@@ -46,6 +52,7 @@ __all__ = [
     "StreamInterrupted",
     "TierError",
     "TierNotConfigured",
+    "UnknownName",
     "UnknownTier",
     "UsageError",
 ]
@@ -95,6 +102,30 @@ class ClusterUnavailable(ConfigError):
     """A Dask scheduler that did not answer in time; the message names the address."""
 
     code = "persona_lab.config.cluster_unavailable"
+
+
+class InvalidArgument(ConfigError, ValueError, TypeError):
+    """An argument or option whose value cannot work; the message names it and what would.
+
+    Also a ``ValueError`` and a ``TypeError``, so code that caught the built-in errors still does.
+    """
+
+    code = "persona_lab.config.invalid_argument"
+
+
+class UnknownName(InvalidArgument, KeyError):
+    """A name that is not one of the known ones: the message names it and lists the known ones."""
+
+    code = "persona_lab.config.unknown_name"
+
+    def __init__(self, what: str, name: object, known: Iterable[object], *, hint: str = ""):
+        self.name = name
+        self.known = tuple(str(k) for k in known)
+        listed = ", ".join(self.known) or "none"
+        super().__init__(f"unknown {what} {name!r}; known: {listed}{hint}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
 class TierError(PersonaLabError):

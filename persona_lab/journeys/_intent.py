@@ -20,6 +20,7 @@ from persona_lab.core import (
     Message,
     PersonaLabError,
     ToolSpec,
+    UnknownName,
     Usage,
     check_tier,
     estimate_tokens,
@@ -102,7 +103,7 @@ class IntentRouter:
         phrases = rules if rules is not None else {j.name: j.intents for j in self.journeys}
         for name in phrases:
             if name not in names:
-                raise KeyError(f"rules name unknown journey {name!r}; journeys: {', '.join(sorted(names))}")
+                raise UnknownName("journey", name, sorted(names), hint=" (named in the intent rules)")
         self.tiers = tiers
         self.tier = tier
         self.use_rules = use_rules

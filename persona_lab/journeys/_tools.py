@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from persona_lab.core import UsageError
 from persona_lab.journeys._state import JourneyState, Transition
 from persona_lab.loops import Tool
 from persona_lab.persona import Journey, JourneyStep, check_field_value
@@ -157,7 +158,7 @@ def _tool(name: str, description: str, parameters: dict[str, Any], model: type[B
 
 
 def _unbound(**_: Any) -> str:
-    raise RuntimeError("journey tool used without a turn")
+    raise UsageError("journey tool used without a turn: call it through the loop that runs the journey")
 
 
 class JourneyTools:

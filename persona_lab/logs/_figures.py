@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from persona_lab.core import TIER_COLOURS, TIER_NAMES, USD_HOVER, USD_TICKFORMAT
+from persona_lab.core import TIER_COLOURS, TIER_NAMES, USD_HOVER, USD_TICKFORMAT, UnknownName
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +44,7 @@ def _series(frame: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame
     if by is None:
         return [("", frame)]
     if by not in frame:
-        raise KeyError(f"by={by!r} is not a column of the frame (columns: {', '.join(map(str, frame.columns))})")
+        raise UnknownName("column", by, frame.columns, hint=" (the by= argument names a column of the frame)")
     return [(str(name), part) for name, part in frame.groupby(by, sort=False)]
 
 

@@ -13,6 +13,7 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO
 
 from persona_lab.core import LogSchemaError, TurnLog
@@ -97,7 +98,7 @@ class JsonlTurnLogWriter:
         self.close()
 
 
-_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_LINE_BREAKS = MappingProxyType({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def record_line(record: TurnLog) -> bytes:

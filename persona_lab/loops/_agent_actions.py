@@ -17,14 +17,14 @@ from persona_lab.core import ToolSpec
 
 __all__ = [
     "ASK_USER",
-    "ASK_USER_SPEC",
     "BUILTIN_NAMES",
     "FINAL_ANSWER",
-    "FINAL_ANSWER_SPEC",
     "MAX_OPTIONS",
     "AskArguments",
     "MarkerAction",
     "agent_instructions",
+    "ask_user_spec",
+    "final_answer_spec",
     "parse_ask_user",
     "parse_final_answer",
     "parse_markers",
@@ -37,36 +37,42 @@ FINAL_ANSWER = "final_answer"
 BUILTIN_NAMES = frozenset({ASK_USER, FINAL_ANSWER})
 MAX_OPTIONS = 3
 
-ASK_USER_SPEC = ToolSpec(
-    name=ASK_USER,
-    description="Ask the user one question when you cannot continue without their answer. Offer up to "
-    "three short options when the likely answers are known; the user may also answer freely.",
-    parameters={
-        "type": "object",
-        "properties": {
-            "question": {"type": "string", "description": "The question, in one or two sentences."},
-            "options": {
-                "type": "array",
-                "items": {"type": "string"},
-                "maxItems": MAX_OPTIONS,
-                "description": "Up to three suggested answers (optional).",
-            },
-        },
-        "required": ["question"],
-        "additionalProperties": False,
-    },
-)
 
-FINAL_ANSWER_SPEC = ToolSpec(
-    name=FINAL_ANSWER,
-    description="Finish the task: give your complete final answer to the user. Ends the run.",
-    parameters={
-        "type": "object",
-        "properties": {"text": {"type": "string", "description": "The complete final answer."}},
-        "required": ["text"],
-        "additionalProperties": False,
-    },
-)
+def ask_user_spec() -> ToolSpec:
+    """The built-in ``ask_user`` tool (a fresh spec: its JSON schema is a plain, mutable dict)."""
+    return ToolSpec(
+        name=ASK_USER,
+        description="Ask the user one question when you cannot continue without their answer. Offer up to "
+        "three short options when the likely answers are known; the user may also answer freely.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "question": {"type": "string", "description": "The question, in one or two sentences."},
+                "options": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "maxItems": MAX_OPTIONS,
+                    "description": "Up to three suggested answers (optional).",
+                },
+            },
+            "required": ["question"],
+            "additionalProperties": False,
+        },
+    )
+
+
+def final_answer_spec() -> ToolSpec:
+    """The built-in ``final_answer`` tool (a fresh spec)."""
+    return ToolSpec(
+        name=FINAL_ANSWER,
+        description="Finish the task: give your complete final answer to the user. Ends the run.",
+        parameters={
+            "type": "object",
+            "properties": {"text": {"type": "string", "description": "The complete final answer."}},
+            "required": ["text"],
+            "additionalProperties": False,
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,11 +63,11 @@ from persona_lab.core import (
 )
 from persona_lab.loops._agent_actions import (
     ASK_USER,
-    ASK_USER_SPEC,
     BUILTIN_NAMES,
     FINAL_ANSWER,
-    FINAL_ANSWER_SPEC,
     agent_instructions,
+    ask_user_spec,
+    final_answer_spec,
     parse_ask_user,
     parse_final_answer,
     parse_markers,
@@ -203,7 +203,7 @@ class AgenticLoop:
         self._router_name = router_name(self.router)
         self._tool_names = (*self.toolbox.names, *((ASK_USER,) if self.max_questions else ()), FINAL_ANSWER)
         specs = self.toolbox.specs()
-        self._specs = (*specs, *((ASK_USER_SPEC,) if self.max_questions else ()), FINAL_ANSWER_SPEC)
+        self._specs = (*specs, *((ask_user_spec(),) if self.max_questions else ()), final_answer_spec())
         self._spec_tokens = sum(
             estimate_tokens(s.name) + estimate_tokens(s.description) + estimate_tokens(json.dumps(s.parameters))
             for s in self._specs

@@ -9,6 +9,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from persona_lab.core import InvalidArgument
 from persona_lab.memory._protocol import MemoryHit, MemoryItem, MemoryKind, MemoryStore
 from persona_lab.persona import Persona
 
@@ -102,7 +103,7 @@ class SqliteMemoryStore:
 
     def __init__(self, path: str | Path = ":memory:", *, episode_window: int = 64):
         if episode_window < 1:
-            raise ValueError("episode_window must be at least 1")
+            raise InvalidArgument(f"episode_window must be at least 1, got {episode_window}")
         self.path = str(path)
         self.episode_window = episode_window
         self._db = sqlite3.connect(self.path, check_same_thread=False)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from persona_lab.core import InvalidArgument
+
 if TYPE_CHECKING:
     import pandas as pd
     from numpy.typing import ArrayLike, NDArray
@@ -31,7 +33,8 @@ def _pair(weak: ArrayLike, strong: ArrayLike) -> tuple[NDArray[np.float64], NDAr
     w = np.asarray(weak, dtype=float)
     s = np.asarray(strong, dtype=float)
     if w.shape != s.shape or w.ndim != 1 or w.size == 0:
-        raise ValueError("weak and strong must be non-empty 1-D arrays of the same length")
+        raise InvalidArgument(f"weak and strong must be non-empty 1-D arrays of the same length, got shapes "
+                              f"{np.shape(weak)} and {np.shape(strong)}")
     return w, s
 
 

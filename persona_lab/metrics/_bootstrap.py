@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from persona_lab.core import InvalidArgument
+
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
@@ -16,7 +18,7 @@ __all__ = ["bootstrap", "bootstrap_mean_ci", "bootstrap_weights", "percentile_in
 def bootstrap_weights(n_units: int, n_boot: int = 1000, *, seed: int = 0) -> NDArray[np.float64]:
     """Resampling weights, shape ``(n_boot, n_units)``: how often each unit is drawn in each resample."""
     if n_units <= 0 or n_boot <= 0:
-        raise ValueError("n_units and n_boot must be positive")
+        raise InvalidArgument(f"n_units and n_boot must be positive, got n_units={n_units}, n_boot={n_boot}")
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, n_units, size=(n_boot, n_units))
     offsets = (np.arange(n_boot) * n_units)[:, None]

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from persona_lab.core import InvalidArgument
+
 if TYPE_CHECKING:
     import pandas as pd
     from numpy.typing import ArrayLike, NDArray
@@ -39,11 +41,13 @@ def _closed_curve(shares: ArrayLike, pgrs: ArrayLike) -> tuple[NDArray[np.float6
     s = np.asarray(shares, dtype=float)
     p = np.asarray(pgrs, dtype=float)
     if s.shape != p.shape or s.ndim != 1:
-        raise ValueError("shares and pgrs must be 1-D arrays of the same length")
+        raise InvalidArgument(f"shares and pgrs must be 1-D arrays of the same length, got shapes "
+                              f"{np.shape(shares)} and {np.shape(pgrs)}")
     keep = ~(np.isnan(s) | np.isnan(p))
     s, p = s[keep], p[keep]
     if s.size and (s.min() < 0 or s.max() > 1):
-        raise ValueError("strong-call shares must lie in [0, 1]")
+        raise InvalidArgument("strong-call shares must lie in [0, 1], got values from "
+                              f"{np.min(shares):g} to {np.max(shares):g}")
     if not np.any(s == 0.0):
         s, p = np.append(s, 0.0), np.append(p, 0.0)
     if not np.any(s == 1.0):

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from persona_lab.core import InvalidArgument
+
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
@@ -16,7 +18,8 @@ def _points(costs: ArrayLike, qualities: ArrayLike) -> NDArray[np.float64]:
     c = np.asarray(costs, dtype=float)
     q = np.asarray(qualities, dtype=float)
     if c.shape != q.shape or c.ndim != 1:
-        raise ValueError("costs and qualities must be 1-D arrays of the same length")
+        raise InvalidArgument(f"costs and qualities must be 1-D arrays of the same length, got shapes "
+                              f"{np.shape(costs)} and {np.shape(qualities)}")
     keep = ~(np.isnan(c) | np.isnan(q))
     return np.column_stack([c[keep], q[keep]])
 
@@ -64,7 +67,7 @@ def aiq(costs: ArrayLike, qualities: ArrayLike, *, cost_range: tuple[float, floa
         cost_range = (float(hull[0, 0]), float(_points(costs, qualities)[:, 0].max()))
     lo, hi = cost_range
     if hi < lo:
-        raise ValueError(f"cost_range must be (low, high), got {(lo, hi)}")
+        raise InvalidArgument(f"cost_range must be (low, high) with low < high, got {(lo, hi)}")
     if hi == lo:
         return float(np.interp(lo, hull[:, 0], hull[:, 1], left=0.0, right=hull[-1, 1]))
     start = max(lo, float(hull[0, 0]))  # below the cheapest point the hull is 0

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, field_validator
 
-from persona_lab.core import PersonaError, RoutingPreferences
+from persona_lab.core import PersonaError, RoutingPreferences, UnknownName
 from persona_lab.persona._journey import Journey
 from persona_lab.persona._yaml import MAX_BYTES, decode_persona_bytes, line_of, load_persona_yaml
 
@@ -89,12 +89,11 @@ class Persona(_Frozen):
         return value
 
     def journey(self, name: str) -> Journey:
-        """The journey called ``name``; ``KeyError`` naming the known ones otherwise."""
+        """The journey called ``name``; :class:`UnknownName` (a ``KeyError``) naming the known ones otherwise."""
         for j in self.journeys:
             if j.name == name:
                 return j
-        known = ", ".join(j.name for j in self.journeys) or "none"
-        raise KeyError(f"persona {self.id!r} has no journey {name!r}; journeys: {known}")
+        raise UnknownName("journey", name, [j.name for j in self.journeys], hint=f" (persona {self.id!r})")
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Persona:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -33,12 +34,12 @@ MAX_SCALAR_CHARS = 100_000
 MAX_NODES = 20_000
 """Most values (scalars, lists, mappings) in one file."""
 
-_BOMS = {
+_BOMS = MappingProxyType({
     b"\xff\xfe\x00\x00": "UTF-32",
     b"\x00\x00\xfe\xff": "UTF-32",
     b"\xff\xfe": "UTF-16",
     b"\xfe\xff": "UTF-16",
-}
+})
 
 
 def decode_persona_bytes(data: bytes, *, source: str) -> str:

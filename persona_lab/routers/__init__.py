@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import typing
+from types import MappingProxyType as _MappingProxyType
 
 from persona_lab.core import EscalatingRouter, Router, RoutingContext, RoutingDecision, Verdict, router_name
 from persona_lab.routers._agreement import AgreementVerifier
@@ -49,7 +50,7 @@ from persona_lab.routers._verifiers import (
 )
 from persona_lab.routers._verifiers_combined import CombinedVerifier
 
-_LAZY: dict[str, str] = {
+_LAZY: typing.Mapping[str, str] = _MappingProxyType({
     "ClassifierRouter": "persona_lab.routers._classifier",
     "HashingEmbedder": "persona_lab.routers._embedders",
     "KNNRouter": "persona_lab.routers._knn",
@@ -62,7 +63,7 @@ _LAZY: dict[str, str] = {
     "MatrixFactorizationRouter": "persona_lab.routers._mf",
     "TfidfEmbedder": "persona_lab.routers._embedders",
     "outcomes_from_turn_logs": "persona_lab.routers._training_frame",
-}
+})
 
 __all__ = [
     "DEFAULT_CAPABILITIES",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from persona_lab.core import (
@@ -44,7 +45,7 @@ def _bare_context(prompt: str) -> RoutingContext:
 
 __all__ = ["DEFAULT_CAPABILITIES", "ConstraintRouter"]
 
-DEFAULT_CAPABILITIES: Mapping[str, float] = {"small": 0.2, "mid": 0.55, "frontier": 0.9}
+DEFAULT_CAPABILITIES: Mapping[str, float] = MappingProxyType({"small": 0.2, "mid": 0.55, "frontier": 0.9})
 """Where each tier's sweet spot lies on the difficulty scale [0, 1]."""
 
 DifficultyEstimator = Callable[[RoutingContext], float | Difficulty]

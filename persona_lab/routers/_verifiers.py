@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 from persona_lab.core import (
@@ -92,7 +93,9 @@ _CONFIDENCE = re.compile(
     r"moderate|low|very low))",
     re.IGNORECASE,
 )
-_CONFIDENCE_WORDS = {"very high": 0.95, "high": 0.85, "medium": 0.6, "moderate": 0.6, "low": 0.3, "very low": 0.1}
+_CONFIDENCE_WORDS = MappingProxyType(
+    {"very high": 0.95, "high": 0.85, "medium": 0.6, "moderate": 0.6, "low": 0.3, "very low": 0.1}
+)
 
 
 def stated_confidence(answer: str) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from persona_lab.core import ConfigError
@@ -21,14 +22,14 @@ if TYPE_CHECKING:
 __all__ = ["connect", "register_turns", "source_description"]
 
 # JSONL fields read as they are; the other documented columns are derived from the nested lists.
-_DERIVED_SQL = {
+_DERIVED_SQL = MappingProxyType({
     "n_tool_calls": "coalesce(len(tool_calls), 0)",
     "n_attempts": "coalesce(len(attempts), 0)",
     "n_compactions": "coalesce(len(compactions), 0)",
     "compaction_cost_usd": "list_sum(list_transform(compactions, lambda c: c.cost_usd))",
     "fell_back": "fallback_to IS NOT NULL",
-}
-_DUCK_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN"}
+})
+_DUCK_TYPES = MappingProxyType({"string": "VARCHAR", "int64": "BIGINT", "double": "DOUBLE", "bool": "BOOLEAN"})
 
 
 def connect(*, memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:

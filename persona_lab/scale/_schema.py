@@ -9,6 +9,7 @@ readers see ``day`` and ``persona`` as two extra columns.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from persona_lab.core import LogSchemaError
@@ -22,13 +23,13 @@ __all__ = ["PARTITION_COLUMNS", "arrow_schema", "check_columns", "column_types"]
 PARTITION_COLUMNS = ("day", "persona")
 """Hive partition keys of a dataset: the UTC day of the turn and the persona id."""
 
-_ARROW_NAMES = {
+_ARROW_NAMES = MappingProxyType({
     "string": "string",
     "Int64": "int64",
     "float64": "double",
     "bool": "bool",
     "datetime64[ns, UTC]": "timestamp[ns, tz=UTC]",
-}
+})
 
 
 def column_types() -> dict[str, str]:

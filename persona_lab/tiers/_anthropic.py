@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from persona_lab.core import (
@@ -70,7 +71,7 @@ def _tool_choice(choice: str) -> dict[str, Any]:
 
 
 # An ``error`` event inside a 200 stream carries no HTTP status; its type says what it would have been.
-_STREAM_ERROR_STATUS = {
+_STREAM_ERROR_STATUS = MappingProxyType({
     "invalid_request_error": 400,
     "authentication_error": 401,
     "permission_error": 403,
@@ -79,7 +80,7 @@ _STREAM_ERROR_STATUS = {
     "rate_limit_error": 429,
     "api_error": 500,
     "overloaded_error": 529,
-}
+})
 
 
 class AnthropicBackend:

@@ -34,6 +34,14 @@ from persona_lab.core import (
     Usage,
 )
 from persona_lab.tiers._config import ModelConfig
+from persona_lab.tiers._llama_cpp_compat import (
+    amx_present,
+    is_context_overflow,
+    is_streaming_tool_choice_refusal,
+    plain_weight_buffers,
+    plain_weight_buffers_for_this_process,
+    register_chat_format,
+)
 from persona_lab.tiers._local import (
     PARENT_PID_VAR,
     PERSONA_CHAT_FORMAT,
@@ -59,8 +67,6 @@ MAX_DEFAULT_CONTEXT = 8192
 """Context allocated when the config asks for more: llama.cpp reserves the KV cache up front
 (a 128k window would take gigabytes for a 135M model); SmolLM2 is trained on 8192 tokens."""
 
-_AUTO_STREAM_UNSUPPORTED = "Automatic streaming tool choice is not supported"
-_LOAD_LOCK = threading.Lock()
 
 
 def resolve_model_path(model: str) -> Path:
@@ -261,75 +267,51 @@ def chatml_tools_handler(
     try:
         chunks: Iterator[dict[str, Any]] = call(True)
     except ValueError as exc:
-        if _AUTO_STREAM_UNSUPPORTED not in str(exc):
+        if not is_streaming_tool_choice_refusal(exc):
             raise
         chunks = _whole_as_chunks(call(False))  # the model chose a tool: build the call whole
     return _finish_stream(chunks, meter, max_tokens)
 
 
 def register_chat_handler() -> None:
-    """Register :func:`chatml_tools_handler` with llama.cpp as ``persona-lab-chatml-tools``."""
-    from llama_cpp.llama_chat_format import LlamaChatCompletionHandlerRegistry
+    """Register :func:`chatml_tools_handler` in llama.cpp's global registry as ``persona-lab-chatml-tools``.
 
-    LlamaChatCompletionHandlerRegistry().register_chat_completion_handler(  # type: ignore[no-untyped-call]
-        PERSONA_CHAT_FORMAT, chatml_tools_handler, overwrite=True
-    )
+    Only ``llama_cpp.server`` needs this (it names chat formats by string); the in-process
+    backend hands the handler to its own model instead.
+    """
+    register_chat_format(PERSONA_CHAT_FORMAT, chatml_tools_handler)
 
 
 # -- loading ---------------------------------------------------------------------------------
 
 
-def _amx_present() -> bool:
-    """Whether llama.cpp would put weights into AMX buffers on this CPU."""
-    import llama_cpp
-
-    info = llama_cpp.llama_print_system_info()
-    return b"AMX_INT8 = 1" in (info if isinstance(info, bytes) else str(info).encode())
-
-
-def _without_extra_buffers(defaults: Callable[[], Any]) -> Callable[[], Any]:
-    """Model defaults that keep weights in plain CPU buffers.
+def _load_llama(
+    path: Path, *, n_ctx: int, n_threads: int, chat_format: str, extra_buffers: bool | None
+) -> Llama:
+    """Load a model; on AMX CPUs (or when asked) with plain weight buffers, for this load only.
 
     llama.cpp's AMX weight buffers segfault on multi-token batches on some Intel CPUs (seen
     here with SmolLM2 Q4_1 on a Xeon with AMX; llama.cpp issue #20824).
     """
-
-    def params() -> Any:
-        p = defaults()
-        if hasattr(p, "use_extra_bufts"):
-            p.use_extra_bufts = False
-        return p
-
-    return params
-
-
-def _load_llama(
-    path: Path, *, n_ctx: int, n_threads: int, chat_format: str, extra_buffers: bool | None
-) -> Llama:
     try:
         import llama_cpp
-        import llama_cpp.llama_cpp as raw
     except ImportError as exc:
         raise ConfigError(
             f"the llama-cpp provider needs llama-cpp-python ({exc}); "
             "install it with: pip install 'persona-lab[local]'"
         ) from exc
-    register_chat_handler()
-    with _LOAD_LOCK:  # the defaults function is module state inside llama_cpp
-        original = raw.llama_model_default_params
-        if extra_buffers is False or (extra_buffers is None and _amx_present()):
-            raw.llama_model_default_params = _without_extra_buffers(original)
-        try:
-            return llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                chat_format=chat_format,
-                verbose=False,
-            )
-        finally:
-            raw.llama_model_default_params = original
+    own_handler = chat_format == PERSONA_CHAT_FORMAT
+    plain = extra_buffers is False or (extra_buffers is None and amx_present())
+    with plain_weight_buffers(plain):
+        return llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            chat_format=None if own_handler else chat_format,
+            chat_handler=chatml_tools_handler if own_handler else None,
+            verbose=False,
+        )
 
 
 # -- the backend -----------------------------------------------------------------------------
@@ -501,7 +483,7 @@ class LlamaCppBackend:
         text = f"{cfg.ref}: {type(exc).__name__}: {exc}"
         if started:
             return StreamInterrupted(f"generation broke part-way: {text}", provider=self.name, model=cfg.model)
-        if "exceed context window" in str(exc):
+        if is_context_overflow(exc):
             text += f" (the model runs with n_ctx={self.n_ctx}; lower context_window or shorten the prompt)"
         return ProviderError(text, provider=self.name, model=cfg.model, retryable=False)
 
@@ -534,10 +516,8 @@ def _exit_with_parent(parent_pid: int) -> None:
 def serve(argv: Sequence[str]) -> None:
     """Run ``llama_cpp.server`` with ``argv``, persona-lab's chat handler and, on AMX CPUs, plain
     weight buffers."""
-    import llama_cpp.llama_cpp as raw
-
-    if _amx_present():
-        raw.llama_model_default_params = _without_extra_buffers(raw.llama_model_default_params)
+    if amx_present():  # this process only serves: its defaults may change for every load
+        plain_weight_buffers_for_this_process()
     register_chat_handler()
     from llama_cpp.server.__main__ import main
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Literal
 
 from persona_lab.core import Usage
@@ -20,7 +21,7 @@ logger = logging.getLogger("persona_lab.tiers")
 
 PriceSource = Literal["override", "genai-prices", "priced-as", "compute-time", "recorded", "unknown"]
 
-_GENAI_PROVIDERS = {"openai": "openai", "anthropic": "anthropic"}
+_GENAI_PROVIDERS = MappingProxyType({"openai": "openai", "anthropic": "anthropic"})
 _PROBE_TOKENS = 1_000
 
 

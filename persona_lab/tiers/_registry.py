@@ -8,6 +8,7 @@ import os
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 from persona_lab.core import (
@@ -28,7 +29,7 @@ __all__ = ["PROVIDER_LOADERS", "TierRegistry"]
 
 BackendLoader = Callable[[ModelConfig], Backend]
 
-PROVIDER_LOADERS: dict[str, str] = {
+PROVIDER_LOADERS: Mapping[str, str] = MappingProxyType({
     "openai": "persona_lab.tiers._openai:OpenAIBackend",
     "anthropic": "persona_lab.tiers._anthropic:AnthropicBackend",
     "openai-compatible": "persona_lab.tiers._openai:OpenAIBackend",
@@ -38,11 +39,11 @@ PROVIDER_LOADERS: dict[str, str] = {
     "groq": "persona_lab.tiers._openai:OpenAIBackend",
     "deepseek": "persona_lab.tiers._openai:OpenAIBackend",
     "llama-cpp": "persona_lab.tiers._llama_cpp:LlamaCppBackend",
-}
+})
 """Provider name → ``module:Class`` of its backend, imported only when a tier is built."""
 
-_NEEDS_BASE_URL = {"openai-compatible", "vllm", "ollama", "llama.cpp", "groq", "deepseek"}
-_SDK_KEY_VARS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+_NEEDS_BASE_URL = frozenset({"openai-compatible", "vllm", "ollama", "llama.cpp", "groq", "deepseek"})
+_SDK_KEY_VARS = MappingProxyType({"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"})
 
 TierValue = TierConfig | ModelConfig | str | Sequence[ModelConfig | str]
 """What a tier may be given as: a config, a model, a ``"provider/model"`` name, or a list of them."""

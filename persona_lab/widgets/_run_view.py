@@ -20,6 +20,7 @@ from persona_lab.core import (
     TextDelta,
     TurnDone,
     TurnLog,
+    UsageError,
     UserResponded,
     router_name,
 )
@@ -221,7 +222,7 @@ class RunWidget(w.VBox):  # type: ignore[misc]
     def load(self, run: Run) -> None:
         """Show a finished or parked run; a parked one gets its question back, to resume it."""
         if self._slot.busy:
-            raise RuntimeError("a run is in progress in this widget; cancel it or wait before loading another")
+            raise UsageError("a run is in progress in this widget; cancel it or wait before loading another")
         self.last_run = run
         self.task_box.value = run.task
         self._entries = [render_step_html(step) for step in run.steps]

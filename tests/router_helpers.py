@@ -7,6 +7,8 @@ from typing import Any
 
 from persona_lab import Persona, RoutingPreferences
 from persona_lab.core import ConversationTurn, Message, RoutingContext, TierInfo
+from persona_lab.tiers import Price, ScriptedBackend, TierRegistry
+from tests.helpers import scripted_tier
 
 PRICES: Mapping[str, tuple[float, float]] = {"small": (0.1, 0.4), "mid": (1.0, 4.0), "frontier": (5.0, 15.0)}
 
@@ -90,3 +92,9 @@ def context(
         step_index=step_index,
         metadata=metadata or {},
     )
+
+
+def registry(**backends: ScriptedBackend) -> TierRegistry:
+    """Scripted tiers with distinct prices per tier (test doubles)."""
+    prices = {"small": Price(0.1, 0.4), "mid": Price(1.0, 4.0), "frontier": Price(5.0, 15.0)}
+    return TierRegistry({t: scripted_tier(b, model=f"{t}-model", price=prices[t]) for t, b in backends.items()})
