@@ -167,6 +167,7 @@ def run_live_distributed(
     route_first_turn_only: bool = False,
     on_partition: Callable[[int], Any] | None = None,
     connect_timeout_s: float = 5.0,
+    timeout_s: float | None = None,
 ) -> DistributedLiveResult:
     """Run ``benchmark`` live on a Dask cluster; resume from ``run_dir`` if it holds earlier turns.
 
@@ -174,7 +175,9 @@ def run_live_distributed(
     processes is started and stopped). ``tiers`` builds each worker's tiers (a picklable callable;
     default: ``TierRegistry.from_env`` in the worker's environment). ``concurrency`` items run at once on each worker;
     ``rate_limits`` (provider → requests per second) hold across the whole cluster.
-    ``on_partition(n_items)`` is called as each partition finishes (progress bars).
+    ``on_partition(n_items)`` is called as each partition finishes (progress bars). With
+    ``timeout_s``, a run not finished by then raises ``TimeoutError`` (the turns written so far
+    stay in ``run_dir``; run again to resume).
     """
     started = time.perf_counter()
     tiers = tiers or functools.partial(TierRegistry.from_env, local_default=False)
@@ -200,7 +203,7 @@ def run_live_distributed(
         totals: dict[str, Any] = {"written": 0, "skipped": 0, "failures": [], "ungraded": 0, "judge_cost_usd": 0.0}
         from distributed import as_completed
 
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        for future in as_completed(futures, timeout=timeout_s):  # type: ignore[no-untyped-call]
             part = future.result()
             for key in ("written", "skipped", "ungraded", "judge_cost_usd"):
                 totals[key] += part[key]
