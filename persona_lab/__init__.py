@@ -123,6 +123,7 @@ _EXPORTS: _typing.Mapping[str, str] = _types.MappingProxyType({
     "BenchmarkSet": "persona_lab.bench",
     "Comparison": "persona_lab.bench",
     "compare": "persona_lab.bench",
+    "CompareOptions": "persona_lab.bench",
     "default_routers": "persona_lab.bench",
     "load_suite": "persona_lab.bench",
     "load_suites": "persona_lab.bench",
@@ -160,6 +161,7 @@ def __dir__() -> list[str]:
 if _typing.TYPE_CHECKING:
     from persona_lab.bench import (
         BenchmarkSet,
+        CompareOptions,
         Comparison,
         compare,
         default_routers,

@@ -165,7 +165,8 @@ async def run_case(
         server.set_fault(model, fault if (t == tier or all_tiers_fail) else Fault())
     faulty = set(TIERS) if all_tiers_fail else {tier}
     tiers = registry(server, provider, models, {t: waits if t in faulty else (healthy or waits) for t in TIERS})
-    path = directory / f"{provider}-{kind}-{tier}-{fault_name}.jsonl"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{provider}-{kind}-{tier}-{fault_name}{'-all' if all_tiers_fail else ''}.jsonl"
     writer = JsonlTurnLogWriter(path)
     error: BaseException | None = None
     answer = ""

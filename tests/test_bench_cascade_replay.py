@@ -21,6 +21,7 @@ from persona_lab.bench import (
     compare,
     cross_val_scores,
     tier_points,
+    with_cascade_sweep,
 )
 from persona_lab.core import BenchmarkFormatError, RouterError
 from persona_lab.routers import (
@@ -151,6 +152,16 @@ def test_the_loop_pays_and_decides_exactly_as_the_arithmetic(toy: tuple[Benchmar
     expected = dict(zip([k[0] for k in table.unit_keys()], np.array(cascade.tiers)[out.stage], strict=True))
     assert tiers.to_dict() == expected
     assert int(turns["n_attempts"].sum()) == int((out.stage + 1).sum())  # rejected answers are logged
+    # the sweep joins the same curves, summary and figures as the other routers
+    full = with_cascade_sweep(result, "toy-cascade", scores)
+    sweep = full.curves[(full.curves["router"] == "toy-cascade") & (full.curves["kind"] == "sweep")]
+    assert len(sweep) == len(scores.sweep()) and sweep["strong_share"].iloc[-1] == 1.0
+    loop_row = full.summary[(full.summary["router"] == "toy-cascade") & (full.summary["point"] == "loop")].iloc[0]
+    assert 0.0 <= loop_row["apgr"] <= 1.5 and not np.isnan(loop_row["apgr"])
+    assert (full.summary["point"] == "sweep").sum() >= len(sweep)
+    assert "toy-cascade" in full.to_markdown()
+    figure = full.figures()["cost_quality"]
+    assert any(trace.name == "toy-cascade" and trace.mode == "lines+markers" for trace in figure.data)
 
 
 def test_a_cascade_naming_an_unconfigured_tier_is_an_error(toy: tuple[BenchmarkSet, AnswerTable]) -> None:
@@ -179,7 +190,7 @@ def test_learned_cascade_fits_verifiers_and_the_start_router(toy: tuple[Benchmar
     assert fitted is not cascade and fitted.skip_threshold_ is not None
     test = table.rows(np.arange(40, 60))
     scores = fitted.scores(test)
-    assert 6 <= scores.skip.sum() < len(test)  # the top 30% of this traffic (ties go together)
+    assert scores.skip.sum() == 6  # exactly the top 30% of this traffic
     by_train = VerifierCascade(stages=cascade.stages, start_router=ClassifierRouter(), skip_share=0.3,
                                calibrate="train").fit(table.rows(np.arange(40)))
     assert by_train.skip_threshold_ == fitted.skip_threshold_

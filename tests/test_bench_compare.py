@@ -102,14 +102,17 @@ def test_threshold_router_is_swept_and_scored_like_routellm(comparison: Comparis
 
 
 def test_learned_routers_never_route_an_item_they_were_trained_on(comparison: Comparison) -> None:
-    assert len(MemoryRouter.fits) == 3  # one fresh clone per fold
+    assert len(MemoryRouter.fits) == 9  # one fresh clone per fold and seed (repeated CV: 3 seeds by default)
     memory = _row(comparison, "memory")
-    assert memory["evaluation"] == "3-fold CV"
+    assert memory["evaluation"] == "3-fold CV × 3 seeds"
     turns = comparison.turns[comparison.turns["router_name"] == "memory"]
     assert len(turns) == 60 and set(turns["tier"]) == {"small"}  # every score was 0: never seen
-    # the folds partition the items: each prompt was trained on by exactly two of the three clones
-    counts = pd.Series([p for seen in MemoryRouter.fits for p in seen]).value_counts()
-    assert set(counts) == {2}
+    # within a seed the folds partition the items: each prompt was trained on by exactly two of its three clones
+    for seed in range(3):
+        counts = pd.Series([p for seen in MemoryRouter.fits[3 * seed: 3 * seed + 3] for p in seen]).value_counts()
+        assert set(counts) == {2}
+    # the seeds cut different folds
+    assert MemoryRouter.fits[0] not in MemoryRouter.fits[3:6]
 
 
 def test_without_cv_a_learned_router_is_in_sample() -> None:

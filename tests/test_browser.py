@@ -184,7 +184,7 @@ persona = Persona.from_yaml({str(PERSONA)!r})
 def script(request):  # test double: step 1 asks the user, step 2 answers in streamed text
     if len(request.messages) == 1:
         question = {{"question": "Which city is the flat in?", "options": ["London", "Leeds", "Other"]}}
-        call = ToolCall("ask_1", "ask_user", json.dumps(question))
+        call = ToolCall(id="ask_1", name="ask_user", arguments=json.dumps(question))
         return ScriptedResponse("I need the city first.", tool_calls=(call,))
     return "Here is the repair letter for your flat. " * 4 + request.messages[-1].content
 
@@ -224,3 +224,101 @@ def test_a_run_asks_the_user_and_completes_after_an_option_is_clicked(lab: Jupyt
     assert out.split() == ["completed", "2", "Leeds"]
     page.locator(".plab-run-output").scroll_into_view_if_needed()
     lab_page.screenshot(ARTIFACTS / "run-completed.png")
+
+
+FEED_AT_END = """() => { const box = document.querySelector('.plab-chat-feed');
+  return {gap: box.scrollHeight - box.scrollTop - box.clientHeight, overflow: box.scrollHeight - box.clientHeight,
+          top: box.scrollTop}; }"""
+
+
+def _done_bubbles(page: Any, n: int) -> None:
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.plab-assistant-turn .plab-bubble[data-status=\"done\"]').length >= {n}",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(300)  # the follower scrolls after the last DOM change
+
+
+def test_the_chat_feed_follows_new_turns_unless_scrolled_up_and_blur_does_not_send(
+    lab: JupyterLab, lab_page: LabPage
+) -> None:
+    write_notebook(lab.root / "follow.ipynb", [SETUP, "chat = ChatWidget(loop, feed_height=300)\nchat"])
+    lab_page.open("follow.ipynb")
+    lab_page.run_all()
+    assert [c["errors"] for c in lab_page.wait_all_executed()["cells"]] == [[], []]
+    page = lab_page.page
+    page.wait_for_selector(".plab-chat-feed", state="attached", timeout=30_000)
+
+    # leaving the box keeps the draft: nothing is sent
+    field = page.locator(".plab-chat-input input").last
+    field.fill("a draft I am still writing")
+    page.locator(".plab-status").first.click()  # focus moves out of the box
+    page.wait_for_timeout(800)
+    assert page.locator(".plab-user-turn").count() == 0 and field.input_value() == "a draft I am still writing"
+    assert lab_page.execute("print(chat.task is None, chat.conversation.turn_count)").split() == ["True", "0"]
+    field.fill("")
+
+    # type-ahead: messages sent while a turn runs wait for it, then run in order
+    lab_page.execute("for n in range(5):\n    chat.send(f'question {n}')")
+    _done_bubbles(page, 5)
+    at_end = page.evaluate(FEED_AT_END)
+    assert at_end["overflow"] > 100 and at_end["gap"] < 5, at_end  # bounded, scrolled to the newest turn
+    lab_page.screenshot(ARTIFACTS / "chat-feed-follows.png")
+
+    page.evaluate("() => { document.querySelector('.plab-chat-feed').scrollTop = 0; }")  # the reader scrolls up
+    page.wait_for_timeout(300)
+    _send(page, "one more")
+    _done_bubbles(page, 6)
+    assert page.evaluate(FEED_AT_END)["top"] < 5  # left where the reader is
+
+    page.evaluate("() => { const b = document.querySelector('.plab-chat-feed'); b.scrollTop = b.scrollHeight; }")
+    page.wait_for_timeout(300)
+    _send(page, "and the last one")
+    _done_bubbles(page, 7)
+    assert page.evaluate(FEED_AT_END)["gap"] < 5  # back at the end: following again
+    assert lab_page.execute("print(chat.conversation.turn_count)").strip() == "7"
+
+
+def test_the_run_timeline_follows_the_newest_event(lab: JupyterLab, lab_page: LabPage) -> None:
+    cells = [RUN_SETUP, 'runner = RunWidget(agent, task="Draft a repair letter", timeline_height=120)\nrunner']
+    write_notebook(lab.root / "timeline.ipynb", cells)
+    lab_page.open("timeline.ipynb")
+    lab_page.run_all()
+    assert [c["errors"] for c in lab_page.wait_all_executed()["cells"]] == [[], []]
+    page = lab_page.page
+    page.locator("button.plab-run-start").click()
+    page.locator("button.plab-ask-option", has_text="Leeds").click(timeout=30_000)
+    page.wait_for_selector('.plab-run-state [data-status="completed"]', timeout=30_000)
+    page.wait_for_timeout(300)
+    box = page.evaluate("""() => { const b = document.querySelector('.plab-run-timeline-box');
+      return {gap: b.scrollHeight - b.scrollTop - b.clientHeight, overflow: b.scrollHeight - b.clientHeight,
+              last: b.querySelector('.plab-event:last-child').getBoundingClientRect().bottom,
+              bottom: b.getBoundingClientRect().bottom}; }""")
+    assert box["overflow"] > 50 and box["gap"] < 5, box
+    assert abs(box["last"] - box["bottom"]) < 30  # the last event ("finished") is on screen
+    lab_page.screenshot(ARTIFACTS / "run-timeline-follows.png")
+
+
+def test_a_saved_chat_shows_its_transcript_after_the_kernel_is_gone(lab: JupyterLab, lab_page: LabPage) -> None:
+    path = lab.root / "saved.ipynb"
+    write_notebook(path, [SETUP, "chat = ChatWidget(loop)\nchat"])
+    lab_page.open("saved.ipynb")
+    lab_page.run_all()
+    lab_page.wait_all_executed()
+    page = lab_page.page
+    _send(page, "Is my deposit protected?")
+    _done_bubbles(page, 1)
+    assert not page.locator(".plab-static").first.is_visible()  # hidden while the widget is alive
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=20_000)
+    saved = path.read_text()
+    assert "plab-static" in saved and "Is my deposit protected?" in saved and "protected</strong>" in saved
+
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.shutdown()")
+    page.wait_for_timeout(1000)
+    lab_page.open("saved.ipynb")  # reopened: a new kernel, the widget's model is gone
+    static = page.locator(".plab-static").last
+    static.wait_for(state="visible", timeout=30_000)
+    text = _normalise(static.inner_text())
+    assert "Is my deposit protected?" in text and ANSWER_TEXT[:60] in text and "1 turn" in text
+    lab_page.screenshot(ARTIFACTS / "chat-static-after-kernel.png")

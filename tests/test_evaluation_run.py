@@ -121,6 +121,7 @@ async def test_unparseable_judge_replies_are_counted_not_scored_zero(careful: Pe
     assert row["grading_cost_usd"] > 0 and row["evaluation_cost_usd"] > row["answer_cost_usd"]
     judged = result.grades[result.grades["status"] == "unparseable"].iloc[0]
     assert judged["answered_by"].startswith("frontier: scripted/frontier-model")
+    assert judged["judge_reply"] == "It is fine, I suppose." and "[Rubric]\npolite" in judged["judge_prompt"]
 
 
 async def test_resume_skips_finished_pairs(careful: Persona, reckless: Persona, tmp_path: Path) -> None:
@@ -297,3 +298,16 @@ async def test_grades_are_recorded_in_the_turn_logs_labels_and_scores(careful: P
     assert first.scores["score"] == pytest.approx(sum(v for k, v in first.scores.items() if k.startswith("grade."))
                                                   / 3)
     assert "score_grade.length" in result.turns.columns and "label_variant" in result.turns.columns
+
+
+def test_every_example_suite_runs_on_its_own_persona() -> None:
+    files = sorted((ROOT / "examples" / "personas").glob("*.yaml"))
+    personas = {p.id: p for p in (Persona.from_yaml(path) for path in files)}
+    names = ("tenancy_advisor.yaml", "tenancy_routing.yaml", "writing_coach.yaml", "research_assistant.yaml")
+    suites = [ROOT / "examples" / "scenarios" / name for name in names]
+    tiers, _ = tiers_of(lambda request: "Thanks for asking. It depends on the evidence.", names=("mid",))
+    result = evaluate_sync(personas, suites, tiers, progress=False, n_boot=0)
+    ran = result.turns.groupby("suite")["variant"].unique().map(set).to_dict()
+    assert ran == {"tenancy-basics": {"tenancy-advisor"}, "tenancy-routing": {"tenancy-advisor"},
+                   "writing-coach-basics": {"writing-coach"}, "research-basics": {"research-assistant"}}
+    assert result.turns["score"].notna().all()

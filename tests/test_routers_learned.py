@@ -66,7 +66,8 @@ ROUTERS: list[Callable[[], LearnedRouter]] = [
 def test_two_tier_routers_learn_which_prompts_need_the_strong_tier(make: Callable[[], LearnedRouter]) -> None:
     train = two_tier_frame(seed=0)
     router = make().fit(train)
-    assert router.tiers_ == ("small", "frontier") and router.n_samples_fit_ == 60
+    assert router.tiers_ == ("small", "frontier") and router.n_samples_fit_ == 48  # 12 held out to choose λ
+    assert router.knee_ is not None and router.threshold_ == router.lambda_
     # calibrate the cost knob on sample traffic: 40% of the training prompts are hard
     router.set_params(threshold=router.threshold_for_share(list(train["prompt"]), 0.4))
     test = two_tier_frame(seed=1)
@@ -112,7 +113,7 @@ def test_three_tiers_pick_the_best_utility_and_the_threshold_trades_cost() -> No
 
 
 def test_routing_uses_only_fitted_tiers_that_are_configured() -> None:
-    router = ClassifierRouter().fit(three_tier_frame())
+    router = ClassifierRouter(threshold=0.5).fit(three_tier_frame())  # a fixed cost knob, not the knee
     medium = "summarise this short story about a comet and a fox 3"
     hard = "prove the integral theorem for the comet manifold 3"
     assert router.route(context(medium, tiers=("small", "mid"))).tier == "mid"
@@ -176,7 +177,7 @@ def test_pluggable_embedders() -> None:
         calls.append(len(texts))
         return np.array([[t.count(c) for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts], dtype=float)
 
-    router = KNNRouter(embedder=bag_of_letters).fit(two_tier_frame())
+    router = KNNRouter(embedder=bag_of_letters, threshold=0.1).fit(two_tier_frame())  # no knee search: one fit
     assert router.embedder_ is bag_of_letters and calls == [60]
     router.route(context("prove the integral theorem", tiers=("small", "frontier")))
     assert calls == [60, 1]

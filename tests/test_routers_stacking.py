@@ -81,3 +81,13 @@ def test_stacked_router_bad_input() -> None:
         StackedRouter(routers=["knn"])
     with pytest.raises(RouterError, match="quality_<tier>"):
         StackedRouter(routers=[KNNRouter()]).fit(pd.DataFrame({"prompt": ["a"], "quality_small": [1.0]}))
+
+
+def test_stacked_router_default_operating_point_is_never_one_tier() -> None:
+    frame = _frame(200, seed=3)
+    router = StackedRouter(routers=[ClassifierRouter(), KNNRouter()], folds=4).fit(frame)
+    share = float((router.score_texts(frame["prompt"].tolist()) >= router.lambda_).mean())
+    needed = float((frame["quality_frontier"] > frame["quality_small"]).mean())
+    assert 0.1 <= share <= 0.9 and abs(share - needed) < 0.15
+    fixed = StackedRouter(routers=[ClassifierRouter()], folds=3, threshold=0.7).fit(frame)
+    assert fixed.lambda_ == 0.7

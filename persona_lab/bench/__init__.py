@@ -9,6 +9,7 @@
 - ``run_live``: the same items against real tiers, graded, rate-limited and resumable.
 """
 
+from persona_lab.bench._analysis_ntier import sweep_measures
 from persona_lab.bench._answer_table import AnswerTable, replay_tier_costs
 from persona_lab.bench._cascade_replay import (
     CascadeOutcome,
@@ -19,6 +20,7 @@ from persona_lab.bench._cascade_replay import (
     choose_threshold,
     cross_val_scores,
     tier_points,
+    with_cascade_sweep,
 )
 from persona_lab.bench._compare import ALWAYS_STRONG, ALWAYS_WEAK, CompareOptions, compare, default_jobs, label_routers
 from persona_lab.bench._comparison import PUBLISHED_ROUTELLM, TABLE_COLUMNS, Comparison, format_table
@@ -191,8 +193,10 @@ __all__ = [
     "resolve_tiers",
     "router_factories",
     "run_live",
+    "sweep_measures",
     "tier_points",
     "ungradable_counts",
+    "with_cascade_sweep",
     "write_benchmark_set",
     "write_live_outputs",
     "zeroeval_answer",

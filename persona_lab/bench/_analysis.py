@@ -21,6 +21,7 @@ from persona_lab.metrics import (
     bootstrap_weights,
     cpt,
     oracle_curve,
+    oracle_frontier,
     oracle_quality,
     oracle_quality_at_cost,
     pareto_frontier,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from numpy.typing import NDArray
 
-__all__ = ["RouterRun", "SuiteAnalysis", "analyze_suite"]
+__all__ = ["RouterRun", "SuiteAnalysis", "analyze_suite", "exact_oracle_shares"]
 
 
 
@@ -230,26 +231,34 @@ def analyze_suite(
                                 "oracle_quality": float(oracle_quality(w_scores, s_scores, s_))})
 
     # -- analytic baselines: random (expected) and the oracle from the recorded outcomes ------------
+    # The oracle's curve is evaluated exactly: at every strong share where its marginal gain changes
+    # (not on an 11-point grid); its AIQ on its exact best-quality-per-budget curve.
     grid = np.linspace(0.0, 1.0, 11)
+    exact = exact_oracle_shares(oracle_unit_w, oracle_unit_s)
     rand = random_quality(w_scores, s_scores, grid)
-    orc = oracle_curve(oracle_unit_w, oracle_unit_s, grid, weak_cost=oracle_cost_w, strong_cost=oracle_cost_s)
+    orc = oracle_curve(oracle_unit_w, oracle_unit_s, exact, weak_cost=oracle_cost_w, strong_cost=oracle_cost_s)
     orc_quality = orc["quality"].to_numpy()
     orc_cost = (orc["cost_usd"].to_numpy() if "cost_usd" in orc.columns
-                else c_weak + grid * (c_strong - c_weak))
+                else c_weak + exact * (c_strong - c_weak))
+    frontier_c, frontier_q = oracle_frontier(np.column_stack([oracle_unit_w, oracle_unit_s]),
+                                             np.column_stack([oracle_cost_w, oracle_cost_s]))
     rand_cost = c_weak + grid * (c_strong - c_weak)
-    for label, qualities, costs in (("random (expected)", np.asarray(rand), rand_cost),
-                                    ("oracle (recorded)", orc_quality, orc_cost)):
+    for label, shares, qualities, costs, aiq_points in (
+            ("random (expected)", grid, np.asarray(rand), rand_cost, (list(rand_cost), list(np.asarray(rand)))),
+            ("oracle (recorded)", exact, orc_quality, orc_cost, (list(frontier_c), list(frontier_q)))):
         pgrs = np.asarray(pgr(qualities, r_weak, r_strong))
-        for s_, q_, c_, p_ in zip(grid, qualities, costs, pgrs, strict=True):
+        for s_, q_, c_, p_ in zip(shares, qualities, costs, pgrs, strict=True):
             curves.append({**base, "router": label, "kind": "baseline", "threshold": np.nan,
                            "strong_share": float(s_), "quality": float(q_), "cost_usd": float(c_), "pgr": float(p_)})
+        half_q = float(np.interp(0.5, shares, qualities))
+        half_c = float(np.interp(0.5, shares, costs))
         summary.append({
             **base, "router": label, "point": "curve", "threshold": np.nan, "evaluation": "analytic",
             "n_items": units.n_items, "n_turns": int(n), "n_failed": 0,
-            "quality": float(qualities[5]), "pgr": float(pgrs[5]), "cost_usd": float(costs[5]),
-            "cost_per_turn_usd": float(costs[5]) / n, "strong_share": 0.5,
-            "apgr": apgr(grid, pgrs), "cpt50": cpt(grid, pgrs, 0.5), "cpt80": cpt(grid, pgrs, 0.8),
-            "aiq": closed_aiq(list(costs), list(qualities), cost_range, (c_weak, r_weak, c_strong, r_strong)),
+            "quality": half_q, "pgr": float(pgr(half_q, r_weak, r_strong)), "cost_usd": half_c,
+            "cost_per_turn_usd": half_c / n, "strong_share": 0.5,
+            "apgr": apgr(shares, pgrs), "cpt50": cpt(shares, pgrs, 0.5), "cpt80": cpt(shares, pgrs, 0.8),
+            "aiq": closed_aiq(*aiq_points, cost_range, (c_weak, r_weak, c_strong, r_strong)),
             "note": "at 50% strong calls; curve over 0–100% strong calls",
         })
     _matched_cost_baselines(summary, w_scores, s_scores, wc, sc)
@@ -257,6 +266,16 @@ def analyze_suite(
             "strong_tier": units.strong_tier, "weak_quality": r_weak, "strong_quality": r_strong,
             "weak_cost_usd": c_weak, "strong_cost_usd": c_strong}
     return SuiteAnalysis(summary, curves, info)
+
+
+def exact_oracle_shares(weak: NDArray[np.float64], strong: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The strong shares where the two-model oracle's curve bends: 0, every change of its marginal
+    gain, its last useful call, and 1 (the curve is linear between them, so metrics on these are exact)."""
+    gains = np.sort((strong - weak)[strong > weak])[::-1]
+    n = weak.size
+    bends = np.flatnonzero(np.diff(gains) != 0) + 1
+    calls = np.unique(np.concatenate([[0], bends, [gains.size], [n]]))
+    return np.asarray(calls / n, dtype=np.float64)
 
 
 def _matched_cost_baselines(rows: list[dict[str, Any]], weak: NDArray[np.float64], strong: NDArray[np.float64],

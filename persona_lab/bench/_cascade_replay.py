@@ -40,6 +40,7 @@ __all__ = [
     "choose_threshold",
     "cross_val_scores",
     "tier_points",
+    "with_cascade_sweep",
 ]
 
 
@@ -221,10 +222,11 @@ class VerifierCascade:
         skip = np.zeros(n, dtype=bool)
         if self.start_router is not None and self.skip_share > 0 and self.skip_threshold_ is not None:
             prompt_scores = np.asarray(self.start_router.score_texts(list(table.prompts)), dtype=float)
-            limit = self.skip_threshold_
-            if self.calibrate == "traffic" and n:
-                limit = float(np.sort(prompt_scores)[::-1][max(0, int(np.ceil(self.skip_share * n)) - 1)])
-            skip = prompt_scores >= limit
+            if self.calibrate == "traffic":  # exactly that share, ties broken by order
+                top = np.argsort(-prompt_scores, kind="stable")[: int(np.ceil(self.skip_share * n))]
+                skip[top] = True
+            else:
+                skip = prompt_scores >= self.skip_threshold_
         return CascadeScores(table=table, tiers=self.tiers, probes=tuple(s.probes for s in reviewed),
                              score=score, status=status, skip=skip, reasons=tuple(reasons))
 
@@ -325,3 +327,39 @@ def cross_val_scores(cascade: VerifierCascade, table: AnswerTable, *, folds: int
         score[rows], status[rows], skip[rows] = part.score, part.status, part.skip
     return CascadeScores(table=table, tiers=cascade.tiers, probes=tuple(s.probes for s in cascade.stages[:-1]),
                          score=score, status=status, skip=skip)
+
+
+def with_cascade_sweep(comparison: Any, label: str, scores: CascadeScores, *, suite: str | None = None) -> Any:
+    """``comparison`` (from :func:`~persona_lab.bench.compare`) with a cascade's threshold sweep added.
+
+    The sweep's points join ``curves`` (``kind="sweep"``, drawn as a line in the figures and the
+    report) and ``summary`` (``point="sweep"``); the loop row of ``label`` (a
+    :class:`ReplayCascadeRouter` run through ``compare``) gets the sweep's APGR and CPT. PGR is
+    measured between the first and the last stage's always-tier quality on ``scores.table``.
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    from persona_lab.metrics import apgr, cpt, pgr
+
+    name = suite or scores.table.suite
+    sweep = scores.sweep()
+    weak = float(scores.table.scores[scores.tiers[0]].mean())
+    strong = float(scores.table.scores[scores.tiers[-1]].mean())
+    pgrs = np.atleast_1d(pgr(sweep["quality"].to_numpy(), weak, strong))
+    shares = sweep["strong_share"].to_numpy()
+    base = pd.DataFrame({"suite": name, "router": label, "threshold": sweep["threshold"],
+                         "strong_share": shares, "quality": sweep["quality"], "cost_usd": sweep["cost_usd"],
+                         "pgr": pgrs})
+    curves = pd.concat([comparison.curves, base.assign(kind="sweep")], ignore_index=True)
+    summary = comparison.summary.copy()
+    rows = base.assign(point="sweep", evaluation="cascade sweep", n_turns=len(scores.table), n_failed=0,
+                       cost_per_turn_usd=base["cost_usd"] / max(1, len(scores.table)))
+    loop = (summary["router"] == label) & (summary["point"] == "loop") & (summary["suite"] == name)
+    if loop.any():
+        summary.loc[loop, "apgr"] = apgr(shares, pgrs)
+        summary.loc[loop, "cpt50"] = cpt(shares, pgrs, 0.5)
+        summary.loc[loop, "cpt80"] = cpt(shares, pgrs, 0.8)
+    summary = pd.concat([summary, rows], ignore_index=True)
+    return dataclasses.replace(comparison, curves=curves, summary=summary)

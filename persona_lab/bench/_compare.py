@@ -18,13 +18,14 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from persona_lab.bench._analysis import RouterRun, analyze_suite
+from persona_lab.bench._analysis import RouterRun, SuiteAnalysis, analyze_suite
+from persona_lab.bench._analysis_ntier import NTierRun, analyze_suite_ntier, seed_spread, two_tier_seed_metrics
 from persona_lab.bench._format import BenchmarkSet
 from persona_lab.bench._learning import (
     BatchedThresholdRouter,
@@ -33,7 +34,9 @@ from persona_lab.bench._learning import (
     is_fitted,
     is_learned,
     is_threshold_router,
+    is_utility_router,
 )
+from persona_lab.bench._oof import OutOfFold, Predictions, batched_utility_router, out_of_fold, predictions
 from persona_lab.bench._replay import ReplayTiers, replay_tiers
 from persona_lab.bench._runner import ItemFailure, replay_items
 from persona_lab.bench._suites import load_suites
@@ -71,6 +74,7 @@ class CompareOptions:
     limit: int | None = None
     n_jobs: int = 1
     progress: bool = False
+    seeds: int = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +83,9 @@ class _Suite:
     tiers: ReplayTiers
     units: UnitTable
     folds: NDArray[np.int64] | None
+    extra_folds: tuple[NDArray[np.int64], ...] = ()
+    train: UnitTable | None = None
+    train_name: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +124,10 @@ class _JobResult:
     turns: int = 0
     fit_seconds: float = 0.0
     cpu_seconds: float = 0.0
+    predicted: NDArray[np.float64] | None = None
+    rel_cost: NDArray[np.float64] | None = None
+    lam: NDArray[np.float64] | None = None
+    seed_runs: list[OutOfFold] = field(default_factory=list)
 
 
 def label_routers(routers: Mapping[str, Router] | Iterable[Router]) -> dict[str, Router]:
@@ -160,12 +171,15 @@ def _scores_for(router: Any, units: UnitTable, rows: NDArray[np.int64]) -> NDArr
 
 
 def _loop_router(router: Router, scores: NDArray[np.float64] | None, rows: NDArray[np.int64], suite: _Suite,
-                 options: CompareOptions) -> Router:
-    """The router the loop runs: batched threshold decisions for learned threshold routers."""
-    if scores is None or options.exact_routing or not is_learned(router):
+                 options: CompareOptions, said: Predictions | None = None) -> Router:
+    """The router the loop runs: batched decisions for learned routers (threshold or N-tier utility)."""
+    if options.exact_routing or not is_learned(router):
         return router
     units = suite.units
     if len(suite.tiers.models) != 2:
+        batched = batched_utility_router(router, units, rows, said) if said is not None else None
+        return batched if batched is not None else router
+    if scores is None:
         return router
     keyed = {(units.item_ids[units.item_index[i]], int(units.turn[i])): float(scores[i]) for i in rows}
     return BatchedThresholdRouter(router, keyed, units.weak_tier, units.strong_tier)
@@ -200,46 +214,72 @@ def _run_job(suite: _Suite, job: _Job, options: CompareOptions, persona: Persona
                 on_item()
 
     learned = is_learned(router)
-    if learned and options.cv and suite.folds is not None:
+    utility = learned and len(units.scores) >= 3 and is_utility_router(router)
+    predicted: NDArray[np.float64] | None = None
+    rel_cost: NDArray[np.float64] | None = None
+    lam: NDArray[np.float64] | None = None
+    seed_runs: list[OutOfFold] = []
+    if learned and not is_fitted(router) and suite.train is not None:
+        evaluation = f"trained on {suite.train_name}"
+        try:
+            t0 = time.perf_counter()
+            fitted = fresh_copy(router).fit(suite.train.training_frame())
+            all_rows = np.arange(len(units))
+            said = predictions(fitted, units, all_rows, threshold=threshold, utility=utility)
+            fit_seconds += time.perf_counter() - t0
+        except Exception as exc:
+            notes.append(f"fit on {suite.train_name} failed: {type(exc).__name__}: {exc}")
+            fail_items(suite.benchmark.items, "fit failed", exc)
+        else:
+            scores, predicted, rel_cost = said.scores, said.quality, _per_unit(said.rel_cost, len(units))
+            lam = np.full(len(units), said.lam)
+            replay(_loop_router(fitted, scores, all_rows, suite, options, said), None)
+    elif learned and not is_fitted(router) and options.cv and suite.folds is not None:
         evaluation = f"{int(suite.folds.max()) + 1}-fold CV"
-        scores = np.full(len(units), np.nan) if threshold else None
-        for fold in range(int(suite.folds.max()) + 1):
-            in_fold = suite.folds[units.item_index] == fold
-            rows = np.flatnonzero(in_fold)
+        if suite.extra_folds:
+            evaluation += f" × {len(suite.extra_folds) + 1} seeds"
+        first = out_of_fold(router, units, suite.folds, threshold=threshold, utility=utility, keep_fits=True)
+        fit_seconds += first.fit_seconds
+        scores, predicted, rel_cost, lam = first.scores, first.quality, first.rel_cost, first.lam
+        for fold, error in first.failed.items():
+            notes.append(f"fold {fold}: fit failed: {type(error).__name__}: {error}")
             items = [item for n, item in enumerate(suite.benchmark.items) if suite.folds[n] == fold]
-            try:
-                t0 = time.perf_counter()
-                fitted = fresh_copy(router).fit(units.training_frame(~in_fold))
-                fold_scores = _scores_for(fitted, units, rows) if threshold else None
-                fit_seconds += time.perf_counter() - t0
-            except Exception as exc:  # a router that cannot fit fails its fold, not the run
-                notes.append(f"fold {fold}: fit failed: {type(exc).__name__}: {exc}")
-                fail_items(items, f"fold {fold}: fit failed", exc)
-                continue
-            if scores is not None and fold_scores is not None:
-                scores[rows] = fold_scores
-            replay(_loop_router(fitted, scores, rows, suite, options), items)
+            fail_items(items, f"fold {fold}: fit failed", error)
+        for fit in first.fits:
+            items = [item for n, item in enumerate(suite.benchmark.items) if suite.folds[n] == fit.fold]
+            said = Predictions(scores=None if scores is None else scores[fit.rows],
+                               quality=None if predicted is None else predicted[fit.rows],
+                               rel_cost=None if rel_cost is None else rel_cost[fit.rows][0],
+                               lam=float(lam[fit.rows][0]))
+            replay(_loop_router(fit.router, scores, fit.rows, suite, options, said), items)
+        for extra in suite.extra_folds:  # repeated CV: out-of-fold outputs only, no loop run
+            again = out_of_fold(router, units, extra, threshold=threshold, utility=utility, keep_fits=False)
+            fit_seconds += again.fit_seconds
+            seed_runs.append(again)
     else:
         evaluation = "rule" if not learned else ("pre-fitted" if is_fitted(router) else "in-sample (no CV)")
         active: Router | None = router
         all_rows = np.arange(len(units))
+        said = None
         try:
             if learned and not is_fitted(router):
                 t0 = time.perf_counter()
                 active = fresh_copy(router).fit(units.training_frame())
                 fit_seconds += time.perf_counter() - t0
-            if threshold:
-                scores = _scores_for(active, units, all_rows)
+            if threshold or utility:
+                said = predictions(active, units, all_rows, threshold=threshold, utility=utility)
+                scores, predicted, rel_cost = said.scores, said.quality, _per_unit(said.rel_cost, len(units))
+                lam = np.full(len(units), said.lam)
         except Exception as exc:
             notes.append(f"fit/score failed: {type(exc).__name__}: {exc}")
             fail_items(suite.benchmark.items, "fit failed", exc)
             active = None
         if active is not None:
-            replay(_loop_router(active, scores, all_rows, suite, options), None)
+            replay(_loop_router(active, scores, all_rows, suite, options, said), None)
     frame = turn_logs_to_frame(records)
     return _JobResult(job.suite, job.label, frame, _to_jsonl_gz(records), failures, scores, evaluation,
                       "; ".join(notes), time.perf_counter() - started, len(records), fit_seconds,
-                      time.process_time() - cpu_started)
+                      time.process_time() - cpu_started, predicted, rel_cost, lam, seed_runs)
 
 
 def _run_task(suite_payload: bytes, jobs_payload: bytes) -> list[_JobResult]:
@@ -332,6 +372,8 @@ def compare(
     n_jobs: int | None = None,
     progress: bool | None = None,
     tiers: TierSpec | None = None,
+    train: str | Path | BenchmarkSet | Mapping[str, str | Path | BenchmarkSet] | None = None,
+    seeds: int | None = None,
 ) -> Comparison:
     """Replay ``routers`` on ``suites`` through the real loop and compare them.
 
@@ -369,16 +411,31 @@ def compare(
         Which recorded model plays which tier, for sets that record more models than tiers:
         ``{tier: model}`` (or ``"small=a,mid=b,frontier=c"``) for every suite, or
         ``{suite: {tier: model}}``; default: each set's own mapping (see ``map_tiers``).
+    train:
+        Train on one set, test on another: learned routers that are not fitted yet are fitted
+        once on all of ``train`` (a suite name, file, folder or set; or ``{test suite: train
+        suite}``) and evaluated on the test suites without cross-validation. Its tiers (after
+        ``tiers``) and scale must match the test suite's.
+    seeds:
+        Repeated cross-validation: fold assignments from ``seed``, ``seed + 1``, … (default 3).
+        Only the first seed's folds run through the loop; every seed's out-of-fold outputs feed
+        the swept metrics, reported as mean and spread over seeds.
+
+    A learned router that is already fitted is always used as fitted (evaluation
+    ``pre-fitted``), never re-fitted, whatever ``cv`` says.
     """
     from dataclasses import replace
 
     from persona_lab.bench._routers import default_routers
 
     given: dict[str, Any] = {"folds": folds, "cv": cv, "seed": seed, "route_first_turn_only": route_first_turn_only,
-             "n_boot": n_boot, "exact_routing": exact_routing, "limit": limit, "n_jobs": n_jobs, "progress": progress}
+             "n_boot": n_boot, "exact_routing": exact_routing, "limit": limit, "n_jobs": n_jobs, "progress": progress,
+             "seeds": seeds}
     options = replace(options or CompareOptions(), **{k: v for k, v in given.items() if v is not None})
     folds, cv, seed, limit = options.folds, options.cv, options.seed, options.limit
     sets = [resolve_tiers(s, tiers) for s in load_suites(suites)]
+    if options.seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {options.seeds}")
     unknown = sorted(set(prices or {}) - {m for s in sets for m in s.models})
     if unknown:
         raise BenchmarkFormatError(f"price override for unknown model {unknown[0]!r}; the suites record: "
@@ -391,18 +448,22 @@ def compare(
     for reserved in (ALWAYS_WEAK, ALWAYS_STRONG):
         labelled.pop(reserved, None)
     prepared: list[_Suite] = []
+    learned = any(is_learned(r) and not is_fitted(r) for r in labelled.values())
     for s in sets:
-        fold_ids = None
-        if cv and any(is_learned(r) for r in labelled.values()):
-            fold_ids = fold_assignment(len(s.items), min(folds, len(s.items)), seed)
-        own_prices = {k: v for k, v in (prices or {}).items() if k in s.models}
-        prepared.append(_Suite(benchmark=s, tiers=replay_tiers(s, prices=own_prices), units=UnitTable.from_set(s),
-                             folds=fold_ids))
+        replay = replay_tiers(s, prices={k: v for k, v in (prices or {}).items() if k in s.models})
+        fold_ids, extra = None, []
+        trained = _train_units(train, s, tiers, prices) if train is not None else None
+        if cv and learned and trained is None:
+            n_folds = min(folds, len(s.items))
+            fold_ids = fold_assignment(len(s.items), n_folds, seed)
+            extra = [fold_assignment(len(s.items), n_folds, seed + k) for k in range(1, options.seeds)]
+        prepared.append(_Suite(benchmark=s, tiers=replay, units=_units_with_costs(s, replay), folds=fold_ids,
+                               extra_folds=tuple(extra), train=trained[0] if trained else None,
+                               train_name=trained[1] if trained else ""))
     jobs: list[_Job] = []
     for n, suite in enumerate(prepared):
-        weak, strong = suite.units.weak_tier, suite.units.strong_tier
-        jobs.append(_Job(suite=n, label=ALWAYS_WEAK, router=FixedRouter(weak, respect_pin=False)))
-        jobs.append(_Job(suite=n, label=ALWAYS_STRONG, router=FixedRouter(strong, respect_pin=False)))
+        jobs.extend(_Job(suite=n, label=label, router=FixedRouter(tier, respect_pin=False))
+                    for tier, label in baseline_labels(suite.units).items())
         jobs.extend(_Job(suite=n, label=label, router=router) for label, router in labelled.items())
     plan = _Plan(suites=tuple(prepared), jobs=tuple(jobs), options=options, persona=persona)
     bar = None
@@ -420,6 +481,85 @@ def compare(
     return _assemble(plan, results, labelled, options, time.perf_counter() - started)
 
 
+def _per_unit(rel_cost: NDArray[np.float64] | None, n: int) -> NDArray[np.float64] | None:
+    """One router's relative tier costs repeated per unit (the shape cross-validation gives)."""
+    return None if rel_cost is None else np.tile(rel_cost, (n, 1))
+
+
+def baseline_labels(units: UnitTable) -> dict[str, str]:
+    """``{tier: label}`` of the single-tier baselines: always-weak/always-strong for two tiers,
+    else always-<tier> for every tier."""
+    tiers = list(units.scores)
+    if len(tiers) == 2:
+        return {tiers[0]: ALWAYS_WEAK, tiers[1]: ALWAYS_STRONG}
+    return {tier: f"always-{tier}" for tier in tiers}
+
+
+def _units_with_costs(benchmark: BenchmarkSet, replay: ReplayTiers) -> UnitTable:
+    prices = {tier: replay.prices[model][0] for tier, model in replay.models.items()}
+    return UnitTable.from_set(benchmark).with_cost_estimates(benchmark, prices)
+
+
+def _train_units(train: Any, test: BenchmarkSet, tiers: TierSpec | None,
+                 prices: Mapping[str, Price] | None) -> tuple[UnitTable, str]:
+    """The training table for ``test`` when training on another set; its tiers and scale must match."""
+    spec = train.get(test.suite) if isinstance(train, Mapping) else train
+    if spec is None:
+        raise BenchmarkFormatError(f"train: no training suite given for test suite {test.suite!r} "
+                                   f"(given for: {', '.join(map(str, train))})", field="train")
+    loaded = load_suites(spec)
+    if len(loaded) != 1:
+        raise BenchmarkFormatError(f"train: {spec} holds {len(loaded)} suites; give exactly one", field="train")
+    benchmark = resolve_tiers(loaded[0], tiers)
+    if benchmark.scale != test.scale:
+        raise BenchmarkFormatError(f"train suite {benchmark.suite!r} scores on scale {benchmark.scale!r} but test "
+                                   f"suite {test.suite!r} on {test.scale!r}: scores on different scales cannot train "
+                                   "each other", field="scale")
+    if list(benchmark.tier_models) != list(test.tier_models):
+        raise BenchmarkFormatError(
+            f"train suite {benchmark.suite!r} plays tiers {', '.join(benchmark.tier_models)} but test suite "
+            f"{test.suite!r} plays {', '.join(test.tier_models)}; map the same tiers (tiers=...)", field="tiers")
+    replay = replay_tiers(benchmark, prices={k: v for k, v in (prices or {}).items() if k in benchmark.models})
+    name = benchmark.suite if benchmark.suite != test.suite else f"{benchmark.suite} ({benchmark.path or 'given set'})"
+    return _units_with_costs(benchmark, replay), name
+
+
+def _analyze(suite: _Suite, mine: list[_JobResult], options: CompareOptions) -> SuiteAnalysis:
+    """One suite's summary and curves: the two-tier analysis (APGR, CPT…) or the N-tier one."""
+    units = suite.units
+    by_label = {r.label: r for r in mine}
+    labels = baseline_labels(units)
+    tier_cost = {tier: units.align(by_label[label].frame, "total_cost_usd") for tier, label in labels.items()}
+    runs = [RouterRun.from_frame(units, r.frame, r.label, r.scores, r.evaluation, r.note) for r in mine]
+    if len(units.scores) >= 3:
+        ntier = []
+        for r, run in zip(mine, runs, strict=True):
+            seeds = [(r.predicted, r.rel_cost, r.lam)] if r.predicted is not None else []
+            seeds += [(x.quality, x.rel_cost, x.lam) for x in r.seed_runs if x.quality is not None]
+            ntier.append(NTierRun(run, [p for p, _, _ in seeds], [c for _, c, _ in seeds],  # type: ignore[misc]
+                                  [lam for _, _, lam in seeds]))  # type: ignore[misc]
+        return analyze_suite_ntier(units, ntier, tier_cost=tier_cost, n_boot=options.n_boot, seed=options.seed,
+                                   level=options.level)
+    weak_cost, strong_cost = tier_cost[units.weak_tier], tier_cost[units.strong_tier]
+    analysis = analyze_suite(units, runs, weak_cost=weak_cost, strong_cost=strong_cost,
+                             n_boot=options.n_boot, seed=options.seed, level=options.level,
+                             sweep_points=options.sweep_points, first_turn_only=options.route_first_turn_only)
+    for r in mine:  # repeated CV: the sweep's APGR and AIQ per seed; the headline quotes their mean
+        if r.scores is None or not r.seed_runs:
+            continue
+        per_seed = [two_tier_seed_metrics(units, x, weak_cost=weak_cost, strong_cost=strong_cost,
+                                          sweep_points=options.sweep_points,
+                                          first_turn_only=options.route_first_turn_only)
+                    for x in [r.scores, *(s.scores for s in r.seed_runs if s.scores is not None)]
+                    if not np.all(np.isnan(x))]
+        for row in analysis.summary:
+            if row["router"] == r.label and row["point"] == "loop":
+                seed_spread(row, per_seed)
+                row["apgr_first_seed"], row["aiq_first_seed"] = row.get("apgr"), row.get("aiq")
+                row["apgr"], row["aiq"] = row.get("apgr_seed_mean"), row.get("aiq_seed_mean")
+    return analysis
+
+
 def _assemble(plan: _Plan, results: list[_JobResult], labelled: Mapping[str, Router], options: CompareOptions,
               seconds: float) -> Comparison:
     import pandas as pd
@@ -431,14 +571,7 @@ def _assemble(plan: _Plan, results: list[_JobResult], labelled: Mapping[str, Rou
     infos: dict[str, dict[str, Any]] = {}
     for n, suite in enumerate(plan.suites):
         mine = [r for r in results if r.suite == n]
-        by_label = {r.label: r for r in mine}
-        weak_cost = suite.units.align(by_label[ALWAYS_WEAK].frame, "total_cost_usd")
-        strong_cost = suite.units.align(by_label[ALWAYS_STRONG].frame, "total_cost_usd")
-        runs = [RouterRun.from_frame(suite.units, r.frame, r.label, r.scores, r.evaluation, r.note) for r in mine]
-        analysis = analyze_suite(suite.units, runs, weak_cost=weak_cost, strong_cost=strong_cost,
-                                 n_boot=options.n_boot, seed=options.seed, level=options.level,
-                                 sweep_points=options.sweep_points,
-                                 first_turn_only=options.route_first_turn_only)
+        analysis = _analyze(suite, mine, options)
         summary.extend(analysis.summary)
         curves.extend(analysis.curves)
         info = dict(analysis.info)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from persona_lab.core import TurnLog
 
-__all__ = ["PUBLISHED_ROUTELLM", "TABLE_COLUMNS", "Comparison", "format_table"]
+__all__ = ["NTIER_TABLE_COLUMNS", "PUBLISHED_ROUTELLM", "TABLE_COLUMNS", "Comparison", "format_table"]
 
 PUBLISHED_ROUTELLM: Mapping[str, Mapping[str, float]] = MappingProxyType({
     "gsm8k": MappingProxyType({"best": 0.622, "random": 0.50, "oracle": 1.121}),
@@ -52,11 +52,24 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "strong_share", "strong_share_lo", "strong_share_hi", "apgr", "apgr_lo", "apgr_hi",
     "cpt50", "cpt50_lo", "cpt50_hi", "cpt80", "cpt80_lo", "cpt80_hi", "aiq", "n_failed",
 )
-"""Columns of :meth:`Comparison.table`: numbers stay numbers, each interval in ``*_lo``/``*_hi``."""
+"""Columns of :meth:`Comparison.table` for two-tier suites: numbers stay numbers, each interval in
+``*_lo``/``*_hi``. ``apgr`` is the mean over CV seeds (``apgr_seed_sd`` their spread) when repeated."""
 
-_SHARES = ("strong_share", "cpt50", "cpt80")
+NTIER_TABLE_COLUMNS: tuple[str, ...] = (
+    "suite", "router", "evaluation", "quality", "quality_lo", "quality_hi", "cost_usd", "share_small",
+    "share_mid", "share_frontier", "aiq", "aiq_lo", "aiq_hi", "aiq_seed_sd", "gap_closed", "gap_closed_lo",
+    "gap_closed_hi", "cost_to_match_frontier", "quality_at_mid_cost", "n_failed",
+)
+"""Columns of :meth:`Comparison.table` for suites with three or more tiers (``docs/three-tier.md``)."""
+
+_SHARES = ("strong_share", "cpt50", "cpt80", "share_small", "share_mid", "share_frontier", "gap_closed",
+           "cost_to_match_frontier")
 _HEADERS = MappingProxyType({"quality": "quality", "pgr": "PGR", "cost_usd": "cost", "strong_share": "strong calls",
-            "apgr": "APGR", "cpt50": "CPT(50%)", "cpt80": "CPT(80%)", "aiq": "AIQ", "n_failed": "failed"})
+            "share_small": "small", "share_mid": "mid", "share_frontier": "frontier",
+            "apgr": "APGR", "apgr_seed_sd": "APGR sd (seeds)", "cpt50": "CPT(50%)", "cpt80": "CPT(80%)",
+            "aiq": "AIQ", "aiq_seed_sd": "AIQ sd (seeds)", "gap_closed": "gap closed",
+            "cost_to_match_frontier": "cost to match frontier", "quality_at_mid_cost": "quality at mid cost",
+            "n_failed": "failed"})
 
 
 def _missing(value: Any) -> bool:
@@ -139,7 +152,17 @@ class Comparison:
         rows = self.summary[self.summary["point"].isin(["loop", "curve"])]
         if suite is not None:
             rows = rows[rows["suite"] == suite]
-        table = rows.reindex(columns=list(TABLE_COLUMNS)).reset_index(drop=True)
+        ntier = [s for s, info in self.suites.items() if len(info.get("tiers", ())) >= 3
+                 and (suite is None or s == suite)]
+        if suite is not None and ntier:
+            columns = list(NTIER_TABLE_COLUMNS)
+        else:
+            columns = list(TABLE_COLUMNS)
+            if "apgr_seed_sd" in rows.columns and rows["apgr_seed_sd"].notna().any():
+                columns.insert(columns.index("apgr_hi") + 1, "apgr_seed_sd")
+            if ntier:
+                columns[-1:-1] = [c for c in NTIER_TABLE_COLUMNS if c not in columns]
+        table = rows.reindex(columns=columns).reset_index(drop=True)
         table["evaluation"] = table["evaluation"].fillna("")
         table["n_failed"] = table["n_failed"].fillna(0).astype("int64")
         return table
@@ -163,10 +186,11 @@ class Comparison:
         parts = []
         for suite, info in self.suites.items():
             table = format_table(self.table(suite)).drop(columns=["suite"])
+            models = ", ".join(f"{tier}: {model}" for tier, model in info.get("models", {}).items())
+            table = table.loc[:, [c for c in table.columns if not (table[c] == "–").all()]]
             header = "| " + " | ".join(table.columns) + " |"
             rule = "|" + "|".join("---" for _ in table.columns) + "|"
             body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in table.to_numpy()]
-            models = ", ".join(f"{tier}: {model}" for tier, model in info.get("models", {}).items())
             title = (f"### {suite}: {info['n_items']} items, {info['n_turns']} turns "
                      f"(weak {info['weak_quality']:.3f}, strong {info['strong_quality']:.3f}; {models})")
             lines = [title, "", header, rule, *body]
@@ -184,7 +208,14 @@ class Comparison:
             "Quality is the mean recorded score per turn ([95% bootstrap CI over items]). APGR and CPT come "
             "from the 10-quantile threshold sweep for threshold routers, else from the loop run closed with "
             "the always-weak and always-strong points. CPT(x) is the first crossing of PGR x. AIQ: RouterBench's "
-            "area under the non-decreasing convex hull over the always-weak…always-strong cost range."
+            "area under the non-decreasing convex hull over the always-weak…always-strong cost range. With "
+            "repeated cross-validation, APGR and AIQ are the mean over fold seeds (sd over seeds alongside; the "
+            "bracketed CI is the first seed's bootstrap). Three or more tiers: small/mid/frontier = share of "
+            "turns per tier; AIQ over the router's λ sweep and loop point closed with the cheapest and dearest "
+            "tier; gap closed = (AIQ − zero router's) / (oracle's − zero router's), the zero router being the "
+            "hull of the single tiers; cost to match frontier = the cost at which the router's hull reaches "
+            "always-frontier's quality, as a share of its cost; quality at mid cost = the hull's quality at "
+            "always-mid's cost."
         )
         return "\n\n".join([*parts, notes]) + "\n"
 

@@ -19,7 +19,8 @@ __all__ = ["cost_per_turn_figure", "cost_quality_figure", "pgr_figure", "tier_mi
 
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
             "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173")
-_BASELINE_STYLE = MappingProxyType({"random (expected)": ("#999999", "dash"), "oracle (recorded)": ("#000000", "dot")})
+_BASELINE_STYLE = MappingProxyType({"random (expected)": ("#999999", "dash"), "oracle (recorded)": ("#000000", "dot"),
+                                    "zero router (single tiers)": ("#555555", "dashdot")})
 
 
 def _colors(routers: Sequence[str]) -> dict[str, str]:
@@ -51,12 +52,12 @@ def _curve_figure(curves: pd.DataFrame, x: str, y: str, x_title: str, y_title: s
             shown.add(name)
             if name in _BASELINE_STYLE:
                 color, dash = _BASELINE_STYLE[name]
-                g = group.sort_values("strong_share")
+                g = group.sort_values(x)
                 fig.add_trace(go.Scatter(x=g[x], y=g[y], mode="lines", name=name, legendgroup=name,
                                          showlegend=legend, line={"color": color, "dash": dash}), row=1, col=col)
                 continue
             color = colors[name]
-            sweep = group[group["kind"] == "sweep"].sort_values("strong_share")
+            sweep = group[group["kind"] == "sweep"].sort_values(x)
             if len(sweep):
                 fig.add_trace(go.Scatter(x=sweep[x], y=sweep[y], mode="lines+markers", name=name, legendgroup=name,
                                          showlegend=legend, line={"color": color}, marker={"size": 5},

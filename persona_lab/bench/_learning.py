@@ -17,11 +17,13 @@ from persona_lab.core import InvalidArgument, Router, RoutingContext, RoutingDec
 
 __all__ = [
     "BatchedThresholdRouter",
+    "effective_threshold",
     "fold_assignment",
     "fresh_copy",
     "is_fitted",
     "is_learned",
     "is_threshold_router",
+    "is_utility_router",
 ]
 
 
@@ -31,10 +33,28 @@ def is_learned(router: object) -> bool:
 
 
 def is_threshold_router(router: object) -> bool:
-    """The agreed sweep interface: ``score_texts(texts)`` and a numeric ``threshold``."""
+    """The agreed sweep interface: ``score_texts(texts)`` and a ``threshold`` (numeric, or None = chosen at fit)."""
+    if not callable(getattr(router, "score_texts", None)) or not hasattr(router, "threshold"):
+        return False
     threshold = getattr(router, "threshold", None)
-    return (callable(getattr(router, "score_texts", None)) and isinstance(threshold, (int, float))
-            and not isinstance(threshold, bool))
+    return threshold is None or (isinstance(threshold, (int, float)) and not isinstance(threshold, bool))
+
+
+def effective_threshold(router: object) -> float:
+    """The threshold a (fitted) threshold router decides with: ``lambda_`` when it has one, else ``threshold``."""
+    for name in ("lambda_", "threshold", "threshold_"):
+        try:
+            value = getattr(router, name, None)
+        except Exception:  # an unfitted router's lambda_
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return 0.0
+
+
+def is_utility_router(router: object) -> bool:
+    """An N-tier learned router: ``predict_quality(texts)`` and ``relative_tier_costs()`` (the λ sweep)."""
+    return callable(getattr(router, "predict_quality", None)) and callable(getattr(router, "relative_tier_costs", None))
 
 
 def is_fitted(router: object) -> bool:
@@ -93,7 +113,7 @@ class BatchedThresholdRouter:
         self._scores = scores
         self._weak = weak
         self._strong = strong
-        self._threshold = float(getattr(router, "threshold", 0.0))
+        self._threshold = effective_threshold(router)
 
     def __repr__(self) -> str:
         return f"BatchedThresholdRouter({self.router!r})"

@@ -7,12 +7,14 @@ the agreed wide form (``prompt``, ``quality_<tier>``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from persona_lab.bench._format import BenchmarkSet
+from persona_lab.tiers import Price
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +36,8 @@ class UnitTable:
     scores: dict[str, NDArray[np.float64]]
     weak_tier: str
     strong_tier: str
+    costs: dict[str, NDArray[np.float64]] | None = None
+    """Estimated USD per unit and tier (prompt and recorded response tokens × the tier's price), if known."""
 
     @classmethod
     def from_set(cls, benchmark: BenchmarkSet) -> UnitTable:
@@ -60,6 +64,31 @@ class UnitTable:
             strong_tier=tiers[-1],
         )
 
+    def with_cost_estimates(self, benchmark: BenchmarkSet, prices: Mapping[str, Price | None]) -> UnitTable:
+        """The table with ``costs``: per unit and tier, estimated prompt and response tokens × the tier's price.
+
+        ``prices`` is ``{tier: Price}`` (a tier without a price costs 0). Learned routers get these
+        as ``cost_<tier>`` training columns, so their relative tier costs are known at fit.
+        """
+        from persona_lab.core import estimate_tokens
+
+        tier_models = benchmark.tier_models
+        costs: dict[str, list[float]] = {t: [] for t in tier_models}
+        for item in benchmark.items:
+            for k, text in enumerate(item.turns):
+                prompt_tokens = estimate_tokens(text)
+                for tier, model in tier_models.items():
+                    price = prices.get(tier)
+                    outcome = item.outcomes[model][k]
+                    if price is None:
+                        costs[tier].append(0.0)
+                        continue
+                    inp = outcome.input_tokens if outcome.input_tokens is not None else prompt_tokens
+                    out = (outcome.output_tokens if outcome.output_tokens is not None
+                           else estimate_tokens(outcome.response or ""))
+                    costs[tier].append((inp * price.input_per_mtok + out * price.output_per_mtok) / 1e6)
+        return replace(self, costs={t: np.asarray(v, dtype=float) for t, v in costs.items()})
+
     def __len__(self) -> int:
         return len(self.texts)
 
@@ -85,13 +114,16 @@ class UnitTable:
         return np.asarray(starts[self.item_index], dtype=np.int64)
 
     def training_frame(self, mask: NDArray[np.bool_] | None = None) -> pd.DataFrame:
-        """The agreed wide training frame: ``prompt``, ``quality_<tier>`` per tier (+ ``item_id``, ``turn``)."""
+        """The agreed wide training frame: ``prompt``, ``quality_<tier>`` (and ``cost_<tier>`` when
+        estimated) per tier, + ``item_id``, ``turn``."""
         import pandas as pd
 
         rows = np.arange(len(self)) if mask is None else np.flatnonzero(mask)
         data: dict[str, object] = {"prompt": [self.texts[i] for i in rows]}
         for tier, values in self.scores.items():
             data[f"quality_{tier}"] = values[rows]
+        for tier, values in (self.costs or {}).items():
+            data[f"cost_{tier}"] = values[rows]
         data["item_id"] = [self.item_ids[self.item_index[i]] for i in rows]
         data["turn"] = self.turn[rows]
         return pd.DataFrame(data)

@@ -1,4 +1,5 @@
-"""The ``persona-lab`` command. ``persona-lab bench`` runs the router benchmark (offline by default).
+"""The ``persona-lab`` command. ``persona-lab bench`` runs the router benchmark (offline by default);
+``persona-lab evaluate`` grades persona variants on scenario suites.
 
 Subcommands import what they need when they run, so ``persona-lab --help`` stays instant.
 """
@@ -9,6 +10,7 @@ import argparse
 from collections.abc import Sequence
 
 from persona_lab.cli._bench import add_bench_parser, run_bench
+from persona_lab.cli._evaluate import add_evaluate_parser, run_evaluate
 
 __all__ = ["build_parser", "main"]
 
@@ -20,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_bench_parser(commands)
+    add_evaluate_parser(commands)
     return parser
 
 
@@ -32,5 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "bench":
         return run_bench(args, parser)
+    if args.command == "evaluate":
+        return run_evaluate(args, parser)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
     return 2

@@ -27,6 +27,7 @@ examples:
   persona-lab bench --suite my_set.jsonl --no-cv     your own set (docs/benchmark-format.md)
   persona-lab bench --suite ../shared/data/routellm  a RouteLLM evals folder, converted on the fly
   persona-lab bench --preset three-tier              the multi-model sets, small/mid/frontier (docs/three-tier.md)
+  persona-lab bench --train zeroeval_gsm8k --suite zeroeval_crux --router knn   fit on one set, test on another
   persona-lab bench --suite ZeroEval/result_dirs/gsm --tiers small=gemma-2-9b-it,frontier=gpt-4o-2024-08-06
   persona-lab bench --live --suite gsm8k --limit 50 --router heuristic --rate-limit openai=2
   persona-lab bench --live --resume runs/20250101-120000 --suite gsm8k --limit 50 --router heuristic
@@ -50,6 +51,9 @@ def add_bench_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--tiers", metavar="TIER=MODEL,…",
                         help="which recorded model plays which tier, e.g. small=A,mid=B,frontier=C (for sets that "
                              "record more models than tiers; default: each set's documented mapping)")
+    parser.add_argument("--train", metavar="NAME|PATH",
+                        help="train learned routers on this suite (all of it) and test them on the --suite suites, "
+                             "without cross-validation (tiers and scale must match)")
     parser.add_argument("--router", action="append", metavar="NAME",
                         help="a router label (see --list-routers) or module:Class built with no arguments; "
                              "repeat for several (default: every router)")
@@ -58,6 +62,9 @@ def add_bench_parser(commands: Any) -> argparse.ArgumentParser:
                         help="where run directories go (default: runs/); the run is DIR/<timestamp>/")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds for learned routers (5)")
     parser.add_argument("--seed", type=int, default=0, help="seed for folds, random routing, bootstrap (0)")
+    parser.add_argument("--seeds", type=int, default=3, metavar="N",
+                        help="repeated cross-validation: fold seeds SEED, SEED+1, … (3); the summary reports the "
+                             "mean and spread over seeds")
     parser.add_argument("--route-first-turn-only", action="store_true",
                         help="route the first turn of an item only; later turns keep its tier (RouteLLM)")
     parser.add_argument("--no-cv", action="store_true",
@@ -158,6 +165,8 @@ def run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 0
     if args.folds < 2 and not args.no_cv:
         parser.error("--folds must be at least 2 (or use --no-cv)")
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
     try:
         if args.live:
             return _run_live(args)
@@ -179,19 +188,23 @@ def _suite_specs(args: argparse.Namespace) -> list[str] | None:
 def _run_replay(args: argparse.Namespace) -> int:
     import time
 
-    from persona_lab.bench import compare, default_jobs, load_suites, resolve_tiers
+    from persona_lab.bench import compare, default_jobs, load_suite, load_suites, resolve_tiers
 
     started = time.perf_counter()
     suites = [resolve_tiers(s, args.tiers) for s in load_suites(_suite_specs(args))]
     if args.limit is not None:
         suites = [s.head(args.limit) for s in suites]
-    texts = [t for s in suites for i in s.items for t in i.turns]
+    train = None
+    if args.train:
+        train = resolve_tiers(load_suite(args.train), args.tiers)
+    texts = [t for s in [*suites, *([train] if train else [])] for i in s.items for t in i.turns]
     routers = _routers(args.router, args.seed, texts)
     comparison = compare(
         suites, routers, folds=args.folds, cv=not args.no_cv, seed=args.seed,
         route_first_turn_only=args.route_first_turn_only, n_boot=args.bootstrap,
         exact_routing=args.exact_routing, prices=_prices(args.price),
-        n_jobs=args.jobs if args.jobs is not None else default_jobs(), progress=True,
+        n_jobs=args.jobs if args.jobs is not None else default_jobs(), progress=True, train=train,
+        seeds=args.seeds,
     )
     run_dir = _run_dir(args.out)
     paths = comparison.save(run_dir, html_report=not args.no_html)

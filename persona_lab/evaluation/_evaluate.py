@@ -8,6 +8,7 @@ without error (resume); the summary, grades and HTML report are written at the e
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -131,8 +132,6 @@ async def evaluate(
     loop_options, agent_options:
         Extra keyword arguments for ``ConversationLoop`` / ``AgenticLoop`` (``memory_k=0``…).
     """
-    import asyncio
-
     started = time.perf_counter()
     suites = load_scenarios(scenarios)
     variants = build_variants(personas, router)

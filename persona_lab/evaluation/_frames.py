@@ -54,6 +54,8 @@ GRADE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("reason", "string", "why"),
     ("cost_usd", "float64", "what grading cost (judges)"),
     ("answered_by", "string", "judges: the tier and model that answered"),
+    ("judge_prompt", "string", "judges: the prompt sent"),
+    ("judge_reply", "string", "judges: the reply, as written"),
 )
 """Columns of :func:`grades_frame`: (name, dtype, meaning)."""
 
@@ -96,7 +98,8 @@ def grades_frame(records: Sequence[EvaluatedTurn]) -> pd.DataFrame:
             "conversation_id": r.turn_log.conversation_id, "turn_index": r.turn_log.turn_index,
             "level": g.level, "grader": g.grader, "status": g.status, "score": g.score, "scale": g.scale,
             "normalized": g.normalized, "passed": g.passed, "reason": g.reason, "cost_usd": g.cost_usd,
-            "answered_by": g.details.get("answered_by"),
+            "answered_by": g.details.get("answered_by"), "judge_prompt": g.details.get("prompt"),
+            "judge_reply": g.details.get("reply"),
         }
         for r in records
         for g in r.grades

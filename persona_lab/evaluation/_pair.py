@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from persona_lab.core import AskingUser, Clock, PersonaLabError, TurnDone, TurnLog
@@ -125,9 +125,9 @@ async def _run_chat(job: PairJob) -> list[EvaluatedTurn]:
                 job, level="conversation", index=None, user=transcript[0][0], answer=whole, tools=tools_used,
                 transcript=transcript, log=records[-1].turn_log))
             last = records[-1]
-            records[-1] = _replace(last, grades=last.grades + extra)
+            records[-1] = replace(last, grades=last.grades + extra)
     sim_cost = simulator.cost_usd if simulator else 0.0
-    records[-1] = _replace(records[-1], last=True, failed=failed, simulator_cost_usd=sim_cost)
+    records[-1] = replace(records[-1], last=True, failed=failed, simulator_cost_usd=sim_cost)
     return records
 
 
@@ -137,12 +137,6 @@ def _record(job: PairJob, log: TurnLog, answer: str, grades: tuple[Grade, ...], 
                          router=job.variant.router_label, attempt=job.attempt, answer=answer, turn_log=log,
                          grades=grades, failed=failed, last=failed, kind=kind, run_status=run_status,
                          simulator=simulator.answered_by if simulator and simulator.replies else None)
-
-
-def _replace(record: EvaluatedTurn, **changes: Any) -> EvaluatedTurn:
-    from dataclasses import replace
-
-    return replace(record, **changes)
 
 
 async def _run_task(job: PairJob) -> list[EvaluatedTurn]:
@@ -174,5 +168,5 @@ async def _run_task(job: PairJob) -> list[EvaluatedTurn]:
         grades = await _grade_all(named_graders(conv_graders), _input(
             job, level="conversation", index=None, user=scenario.task, answer=run.output, tools=tools,
             transcript=[(scenario.task, run.output)], log=logs[-1]))
-    records[-1] = _replace(records[-1], answer=run.output, grades=grades, last=True, failed=failed)
+    records[-1] = replace(records[-1], answer=run.output, grades=grades, last=True, failed=failed)
     return records

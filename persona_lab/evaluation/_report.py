@@ -105,8 +105,10 @@ def _readable_differences(result: EvaluationResult, top: int = 10) -> pd.DataFra
 def _problems(result: EvaluationResult) -> pd.DataFrame:
     grades = result.grades
     bad = grades[grades["status"] != "ok"] if len(grades) else grades
-    return bad[["scenario", "variant", "turn_index", "grader", "status", "reason"]].reset_index(drop=True) \
-        if len(bad) else bad
+    if not len(bad):
+        return bad
+    shown = bad.assign(turn=bad["turn_index"] + 1)  # turns numbered from 1, as every table shows them
+    return shown[["scenario", "variant", "turn", "grader", "status", "reason"]].reset_index(drop=True)
 
 
 def result_markdown(result: EvaluationResult) -> str:

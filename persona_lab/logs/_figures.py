@@ -1,7 +1,8 @@
 """Plotly figures of any turn-log frame: cost per turn, tier mix, tokens per turn.
 
 Every function takes a :func:`turn_logs_to_frame` frame (a chat, an agent run, a benchmark
-replay, several runs concatenated) and returns a plotly ``Figure``. ``by`` names the column
+replay, several runs concatenated), or anything that function reads (a loop, a conversation),
+and returns a plotly ``Figure``. ``by`` names the column
 that splits the frame into series (``"run"``, ``"router_name"``…); without it the frame is
 one series. Turns are numbered from 1 (the frame's ``turn`` column), money is shown in
 dollars without SI prefixes. The chat and run widgets draw their cost chart with
@@ -33,7 +34,13 @@ def _go() -> Any:
     return go
 
 
-def _prepared(frame: pd.DataFrame) -> pd.DataFrame:
+def _prepared(frame: pd.DataFrame | Any) -> pd.DataFrame:
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):  # records, a loop, a conversation, a path: what turn_logs_to_frame reads
+        from persona_lab.logs._frame import turn_logs_to_frame
+
+        frame = turn_logs_to_frame(frame)
     turn = frame["turn"] if "turn" in frame else frame["turn_index"].astype("Int64") + 1
     cost = frame["total_cost_usd"].astype("float64").fillna(0.0)
     tier = frame["tier"].astype("object").where(frame["tier"].notna(), NO_TIER)

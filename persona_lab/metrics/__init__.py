@@ -1,7 +1,8 @@
 """Routing metrics: pure functions over turn-log and outcome frames (numpy / pandas).
 
 Quality, cost, tier shares and latency of a run; RouteLLM's PGR, APGR and CPT(x) (first
-crossing); RouterBench's AIQ; Pareto frontiers; random and oracle baselines; bootstrap CIs.
+crossing); RouterBench's AIQ; Pareto frontiers; random and oracle baselines; bootstrap CIs; N-tier metrics
+(single-tier points, the zero router, the exact oracle frontier, a hull's cost to reach a quality).
 """
 
 from persona_lab.metrics._baselines import (
@@ -28,6 +29,18 @@ from persona_lab.metrics._curves import (
     threshold_decisions,
 )
 from persona_lab.metrics._frontier import aiq, nondecreasing_hull, pareto_frontier
+from persona_lab.metrics._ntier import (
+    OracleSteps,
+    gap_closed,
+    hull_cost_for_quality,
+    hull_quality_at_cost,
+    oracle_choice,
+    oracle_frontier,
+    oracle_steps,
+    single_tier_points,
+    tier_matrices,
+    zero_router_aiq,
+)
 from persona_lab.metrics._summary import (
     latency_summary,
     quality,
@@ -38,19 +51,26 @@ from persona_lab.metrics._summary import (
 )
 
 __all__ = [
+    "OracleSteps",
     "aiq",
     "apgr",
     "bootstrap",
     "bootstrap_mean_ci",
     "bootstrap_weights",
     "cpt",
+    "gap_closed",
+    "hull_cost_for_quality",
+    "hull_quality_at_cost",
     "latency_summary",
     "nondecreasing_hull",
     "operating_points",
+    "oracle_choice",
     "oracle_curve",
     "oracle_decisions",
+    "oracle_frontier",
     "oracle_quality",
     "oracle_quality_at_cost",
+    "oracle_steps",
     "pareto_frontier",
     "percentile_interval",
     "pgr",
@@ -59,9 +79,12 @@ __all__ = [
     "random_curve",
     "random_quality",
     "routing_curve",
+    "single_tier_points",
     "strong_share",
     "summarize_turns",
     "threshold_decisions",
+    "tier_matrices",
     "tier_shares",
     "total_cost",
+    "zero_router_aiq",
 ]

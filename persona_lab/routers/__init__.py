@@ -63,6 +63,13 @@ _LAZY: typing.Mapping[str, str] = _MappingProxyType({
     "MatrixFactorizationRouter": "persona_lab.routers._mf",
     "TfidfEmbedder": "persona_lab.routers._embedders",
     "outcomes_from_turn_logs": "persona_lab.routers._training_frame",
+    "Knee": "persona_lab.routers._utility",
+    "knee_lambda": "persona_lab.routers._utility",
+    "lambda_for_budget": "persona_lab.routers._utility",
+    "lambda_for_share": "persona_lab.routers._utility",
+    "lambda_grid": "persona_lab.routers._utility",
+    "relative_costs": "persona_lab.routers._utility",
+    "utility_choice": "persona_lab.routers._utility",
 })
 
 __all__ = [
@@ -94,6 +101,7 @@ __all__ = [
     "HeuristicRouter",
     "JudgeVerifier",
     "KNNRouter",
+    "Knee",
     "LearnedRouter",
     "LearnedVerifier",
     "MatrixFactorizationRouter",
@@ -114,12 +122,18 @@ __all__ = [
     "arithmetic_statements",
     "estimate_difficulty",
     "final_answer",
+    "knee_lambda",
+    "lambda_for_budget",
+    "lambda_for_share",
+    "lambda_grid",
     "normalize_answer",
     "outcomes_from_turn_logs",
     "prompt_features",
+    "relative_costs",
     "requested_form",
     "router_name",
     "stated_confidence",
+    "utility_choice",
 ]
 
 
@@ -146,3 +160,12 @@ if typing.TYPE_CHECKING:
     from persona_lab.routers._prompt_features import PROMPT_FEATURES, PromptFeatureEmbedder, prompt_features
     from persona_lab.routers._stacking import StackedRouter
     from persona_lab.routers._training_frame import outcomes_from_turn_logs
+    from persona_lab.routers._utility import (
+        Knee,
+        knee_lambda,
+        lambda_for_budget,
+        lambda_for_share,
+        lambda_grid,
+        relative_costs,
+        utility_choice,
+    )

@@ -41,6 +41,8 @@ class ClassifierRouter(LearnedRouter):
         ``None``/"tfidf" (fitted on the prompts), "hashing", or any ``texts -> matrix`` callable.
     threshold:
         Cost knob: the stronger of two tiers when ``1 − P(cheap will do) >= threshold``.
+        Over N tiers it is λ in ``predicted quality − λ × relative cost``; None (default): chosen
+        at fit from the training data (the knee, see :class:`LearnedRouter`); ``calibrate`` sets it.
     respect_pin:
         Follow the persona's pinned tier.
 
@@ -54,7 +56,7 @@ class ClassifierRouter(LearnedRouter):
         estimator: Any = None,
         margin: float = 0.0,
         embedder: object = None,
-        threshold: float = 0.5,
+        threshold: float | None = None,
         respect_pin: bool = True,
     ):
         self.estimator = estimator

@@ -37,6 +37,8 @@ class KNNRouter(LearnedRouter):
     threshold:
         Cost knob: the stronger of two tiers when ``q_strong − q_weak >= threshold`` (in the
         training frame's quality units; the default 0.1 suits 0/1 correctness).
+        Over N tiers it is λ in ``predicted quality − λ × relative cost``; None (default): chosen
+        at fit from the training data (the knee, see :class:`LearnedRouter`); ``calibrate`` sets it.
     respect_pin:
         Follow the persona's pinned tier.
 
@@ -50,7 +52,7 @@ class KNNRouter(LearnedRouter):
         n_neighbors: int | None = 20,
         weight_base: float = 10.0,
         embedder: object = None,
-        threshold: float = 0.1,
+        threshold: float | None = None,
         respect_pin: bool = True,
     ):
         self.n_neighbors = n_neighbors

@@ -43,6 +43,8 @@ class MatrixFactorizationRouter(LearnedRouter):
         ``None``/"tfidf" (fitted on the prompts), "hashing", or any ``texts -> matrix`` callable.
     threshold:
         Cost knob: the stronger of two tiers when its predicted win rate ``>= 0.5 + threshold``.
+        Over N tiers it is λ in ``predicted quality − λ × relative cost``; None (default): chosen
+        at fit from the training data (the knee, see :class:`LearnedRouter`); ``calibrate`` sets it.
     respect_pin:
         Follow the persona's pinned tier.
 
@@ -59,7 +61,7 @@ class MatrixFactorizationRouter(LearnedRouter):
         l2: float = 1e-3,
         random_state: int = 0,
         embedder: object = None,
-        threshold: float = 0.1,
+        threshold: float | None = None,
         respect_pin: bool = True,
     ):
         self.dim = dim

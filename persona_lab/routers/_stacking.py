@@ -34,7 +34,10 @@ class StackedRouter(RouterParams):
     folds:
         Inner folds for the out-of-fold scores the combiner is fitted on.
     threshold:
-        The stronger tier when P(strongest needed) ≥ ``threshold``.
+        The stronger tier when P(strongest needed) ≥ ``threshold``. None (default): chosen at
+        fit so that the strongest tier gets the share of training prompts on which it scored
+        higher than the cheapest (by the combiner's scores of the out-of-fold base scores), kept
+        between 10% and 90% so the default is never "always one tier"; ``lambda_`` is the one in use.
     seed:
         Seed of the inner fold assignment.
 
@@ -42,7 +45,7 @@ class StackedRouter(RouterParams):
     ``oof_scores_`` (the bases' out-of-fold scores, rows × routers).
     """
 
-    def __init__(self, *, routers: Sequence[Any], folds: int = 5, threshold: float = 0.5, seed: int = 0,
+    def __init__(self, *, routers: Sequence[Any], folds: int = 5, threshold: float | None = None, seed: int = 0,
                  respect_pin: bool = True):
         self.routers = routers
         self.folds = folds
@@ -100,7 +103,22 @@ class StackedRouter(RouterParams):
             self.combiner_ = LogisticRegression(C=1.0).fit((oof - self.mean_) / self.scale_, labels)
         self.routers_ = [clone(r).fit(frame) for r in self.routers]
         self.tiers_ = tuple(tiers)
+        self.threshold_ = float(self.threshold) if self.threshold is not None else self._default_threshold(labels)
         return self
+
+    def _default_threshold(self, labels: np.ndarray[Any, np.dtype[np.int64]]) -> float:
+        if isinstance(self.combiner_, float):
+            return 0.5
+        column = int(np.flatnonzero(self.combiner_.classes_ == 1)[0])
+        combined = np.sort(self.combiner_.predict_proba((self.oof_scores_ - self.mean_) / self.scale_)[:, column])
+        share = min(0.9, max(0.1, float(labels.mean())))
+        return float(combined[int(np.floor((1.0 - share) * (len(combined) - 1)))])
+
+    @property
+    def lambda_(self) -> float:
+        """The threshold in use: the ``threshold`` parameter, else the one chosen at fit."""
+        self._check_fitted()
+        return float(self.threshold) if self.threshold is not None else float(self.threshold_)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "routers_"):
@@ -131,10 +149,11 @@ class StackedRouter(RouterParams):
                               f"(configured: {', '.join(configured)})")
         weak, strong = candidates[0], candidates[-1]
         score = float(self.score_texts([context.message])[0])
-        chosen = strong if score >= self.threshold else weak
+        limit = self.lambda_
+        chosen = strong if score >= limit else weak
         relation = ">=" if chosen == strong else "<"
         return RoutingDecision(
             tier=chosen,
-            reason=f"stacked P(strong needed) {score:.3f} {relation} {self.threshold:g} → {chosen}",
-            features={"score": score, "threshold": float(self.threshold)},
+            reason=f"stacked P(strong needed) {score:.3f} {relation} {limit:g} → {chosen}",
+            features={"score": score, "threshold": limit},
         )

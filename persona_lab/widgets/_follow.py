@@ -61,8 +61,8 @@ def scroll_box(children: Sequence[w.Widget], *, max_height: str, css_class: str)
     """A bounded box that scrolls, following its newest content unless the user scrolled up."""
     follower = _follower()
     parts = (*children, follower) if follower is not None else tuple(children)
-    box = w.Box(parts, layout=w.Layout(max_height=max_height, overflow="hidden auto", display="flex",
-                                       flex_flow="column", width="100%"))
+    box = w.Box(parts, layout=w.Layout(max_height=max_height, overflow="hidden auto", display="block",
+                                       width="100%"))
     box.add_class("plab-scroll")
     box.add_class(css_class)
     return box
