@@ -127,3 +127,38 @@ def test_the_cli_names_a_scheduler_that_does_not_answer(monkeypatch: pytest.Monk
                  "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)])
     assert code == 1
     assert "error: the Dask scheduler at 'tcp://127.0.0.1:9' did not answer within 5 s" in capsys.readouterr().err
+
+
+CAREFUL = "The landlord must fix the mould and protect your deposit. Keep evidence; a solicitor can advise on court."
+RECKLESS = "You will definitely win, guaranteed. The landlord must fix the mould and protect your deposit."
+
+
+def answer_by_persona(request: Any) -> str:
+    """Test double (it travels to the workers by reference): reckless when the persona says to promise a win."""
+    return RECKLESS if "promise the user they will win" in request.system else CAREFUL
+
+
+def test_an_evaluation_on_the_cluster_grades_like_one_in_process(client: Any, tmp_path: Path) -> None:
+    from persona_lab import Persona, run_sync
+    from persona_lab.evaluation import evaluate
+    from persona_lab.tiers import TierRegistry
+
+    root = Path(__file__).resolve().parents[1]
+    careful = Persona.from_yaml(root / "examples" / "personas" / "tenancy_advisor.yaml")
+    identity = careful.identity.model_copy(update={"constraints": ("Always promise the user they will win.",)})
+    variants = {"careful": careful, "reckless": careful.model_copy(update={"identity": identity})}
+    suite = root / "examples" / "scenarios" / "tenancy_advisor.yaml"
+
+    def run(where: Path, cluster: Any) -> Any:
+        tiers = TierRegistry.scripted({t: answer_by_persona for t in ("small", "mid", "frontier")})
+        return run_sync(evaluate(variants, suite, tiers, run_dir=where, progress=False, n_boot=50, cluster=cluster))
+
+    local = run(tmp_path / "local", None)
+    spread = run(tmp_path / "cluster", client)
+    columns = ["variant", "mean_score", "pass_rate.constraint.no_legal_certainty"]
+    assert spread.comparison()[columns].equals(local.comparison()[columns])
+    assert spread.comparison().set_index("variant").loc["reckless", "pass_rate.constraint.no_legal_certainty"] == 0.0
+    assert len(spread.grades) == len(local.grades) > 0
+    resumed = run(tmp_path / "cluster", client)  # every pair is done: nothing runs again
+    assert resumed.resumed_pairs == len(spread.grades["scenario"].drop_duplicates()) * 2
+    assert resumed.comparison()[columns].equals(local.comparison()[columns])

@@ -53,8 +53,10 @@ class DistributedLiveResult:
     elapsed_s: float
 
 
-def connect_cluster(scheduler: str | None = None, *, workers: int = 2, timeout_s: float = 5.0) -> tuple[Any, Any]:
-    """A ``distributed.Client`` on ``scheduler`` (an address) or on a new ``LocalCluster`` of ``workers``.
+def connect_cluster(scheduler: str | None = None, *, workers: int = 2, threads: int = 1,
+                    timeout_s: float = 5.0) -> tuple[Any, Any]:
+    """A ``distributed.Client`` on ``scheduler`` (an address) or on a new ``LocalCluster`` of ``workers``
+    processes with ``threads`` threads each.
 
     Returns ``(client, cluster)``; ``cluster`` is ``None`` for a remote scheduler. A scheduler
     that does not answer within ``timeout_s`` raises :class:`ClusterUnavailable`.
@@ -67,7 +69,7 @@ def connect_cluster(scheduler: str | None = None, *, workers: int = 2, timeout_s
         if workers < 1:
             raise ClusterUnavailable(f"a local cluster needs at least one worker, got {workers}")
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=None)
         return Client(cluster), cluster  # type: ignore[no-untyped-call]
     try:
         client = Client(scheduler, timeout=f"{timeout_s}s")  # type: ignore[no-untyped-call]
