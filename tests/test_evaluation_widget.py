@@ -71,5 +71,5 @@ def test_the_score_cost_figure_has_one_point_per_variant_with_its_interval(resul
     assert list(trace.y) == list(table["mean_score"])
     assert list(trace.x) == list(table["evaluation_cost_usd"])
     assert trace.error_y.arrayminus[1] == pytest.approx(table["mean_score"][1] - table["score_lo"][1])
-    with pytest.raises(ValueError, match="no column 'price'"):
+    with pytest.raises(ValueError, match="unknown cost column 'price'; known: answer_cost_usd"):
         result.figure(cost="price")

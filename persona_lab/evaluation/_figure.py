@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from persona_lab.core import USD_HOVER, USD_TICKFORMAT
+from persona_lab.core import USD_HOVER, USD_TICKFORMAT, UnknownName
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,8 +20,7 @@ def score_cost_figure(comparison: pd.DataFrame, *, cost: str = "evaluation_cost_
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("the evaluation figure needs plotly: pip install 'persona-lab[widgets]'") from exc
     if cost not in comparison.columns:
-        raise ValueError(f"no column {cost!r} in the comparison; cost columns: "
-                         + ", ".join(c for c in comparison.columns if c.endswith("_usd")))
+        raise UnknownName("cost column", cost, [c for c in comparison.columns if c.endswith("_usd")])
     mean = comparison["mean_score"].astype(float)
     fig = go.Figure()
     fig.add_scatter(
