@@ -81,7 +81,7 @@ from persona_lab.loops._run import Run, RunStatus
 from persona_lab.loops._run_events import EventCallback, EventSink, RunStream
 from persona_lab.loops._run_state import RunState
 from persona_lab.loops._step_compaction import StepCompactor
-from persona_lab.loops._step_record import StepDraft, StepLabels, close_step
+from persona_lab.loops._step_record import StepDraft, StepLabels, StepRecords, close_step
 from persona_lab.loops._tools import Toolbox, ToolOutcome
 from persona_lab.persona import Persona
 from persona_lab.routers import FixedRouter
@@ -450,6 +450,12 @@ class AgenticLoop:
         except _Interrupted:
             draft.interrupted = True
             await self._finish_step(state, draft, sink)
+            raise
+        except asyncio.CancelledError:
+            # task.cancel() (not the run's CancelToken): the step's turn log still records what
+            # was paid, marked cancelled; no events (the task is going away)
+            draft.interrupted = True
+            self._close_step(state, draft)
             raise
         except Exception as exc:
             draft.error = exc
@@ -897,6 +903,11 @@ class AgenticLoop:
 
     async def _finish_step(self, state: RunState, draft: StepDraft, sink: EventSink) -> None:
         """Close the step: its record, its turn log (written), and :class:`TurnDone`."""
+        records = self._close_step(state, draft)
+        await sink.emit(TurnDone(id=state.id, index=draft.index, turn_log=records.turn_log, answer=draft.output))
+
+    def _close_step(self, state: RunState, draft: StepDraft) -> StepRecords:
+        """The step's record and turn log, added to the run and written."""
         labels = StepLabels(
             run_id=state.id,
             task=state.task,
@@ -908,7 +919,7 @@ class AgenticLoop:
         state.add_step(records.step, records.turn_log, records.known_cost_usd, records.cost_known)
         if self.writer is not None:
             self.writer.write(records.turn_log)
-        await sink.emit(TurnDone(id=state.id, index=draft.index, turn_log=records.turn_log, answer=draft.output))
+        return records
 
 
 def _answer_text(answer: str) -> str:

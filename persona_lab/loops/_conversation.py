@@ -7,8 +7,10 @@ never conversation state: the caller's :class:`Conversation` is read and committ
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -184,8 +186,18 @@ class ConversationLoop:
         *,
         metadata: Mapping[str, Any] | None = None,
         extras: TurnExtras | None = None,
-    ) -> AsyncIterator[LoopEvent]:
+    ) -> AsyncGenerator[LoopEvent, None]:
         """Run one turn, streaming events; the last event is :class:`TurnDone`.
+
+        A consumer that may stop early closes the stream, so the model call's HTTP response is
+        released at once rather than at garbage collection::
+
+            async with contextlib.aclosing(loop.turn(conversation, text)) as events:
+                async for event in events:
+                    ...  # a break here closes the turn and its model call
+
+        A turn stopped that way, or cancelled (``task.cancel()``), writes its turn log with
+        ``error_type="Cancelled"`` and what was paid so far; nothing is committed.
 
         ``extras`` adds instructions, tools, a tier preference and labels to this turn only.
 
@@ -227,8 +239,14 @@ class ConversationLoop:
 
         summary, summarized = conversation.summary, conversation.summarized_turns
         if self.compactor.due(conversation):
-            async for event in self._compact(conversation, index, state):
-                yield event
+            try:
+                async with aclosing(self._compact(conversation, index, state)) as compacting:
+                    async for event in compacting:
+                        yield event
+            except (asyncio.CancelledError, GeneratorExit) as stop:
+                self._write_stopped(conversation, index, timestamp, started, None, state, 0, len(hits), metadata,
+                                    stop)
+                raise
             assert state.pending_summary is not None
             summary, summarized = state.pending_summary
 
@@ -279,14 +297,19 @@ class ConversationLoop:
                 router=self._router_name,
                 scores=decision.scores,
             )
-            async for event in self._answer(
-                conversation, index, tier, parts, whole, context, decision, state, toolbox
-            ):
-                yield event
+            async with aclosing(
+                self._answer(conversation, index, tier, parts, whole, context, decision, state, toolbox)
+            ) as answering:
+                async for event in answering:
+                    yield event
             assert state.last is not None
             answer = state.last.text
         except PersonaLabError as exc:
             error = exc
+        except (asyncio.CancelledError, GeneratorExit) as stop:
+            self._write_stopped(conversation, index, timestamp, started, decision, state, prompt_tokens, len(hits),
+                                metadata, stop)
+            raise
         turn_log = self._turn_log(
             conversation, index, timestamp, started, decision, state, prompt_tokens, len(hits), metadata, error
         )
@@ -302,6 +325,30 @@ class ConversationLoop:
             raise error
         yield TurnDone(id=cid, index=index, turn_log=turn_log, answer=answer)
 
+    def _write_stopped(
+        self,
+        conversation: Conversation,
+        index: int,
+        timestamp: str,
+        started: float,
+        decision: RoutingDecision | None,
+        state: _TurnState,
+        prompt_tokens: int,
+        memory_hits: int,
+        metadata: Mapping[str, Any],
+        stop: BaseException,
+    ) -> None:
+        """The turn log of a turn cancelled (``task.cancel()``) or abandoned by its consumer: what was
+        paid so far (the interrupted call's tokens estimated), ``error_type="Cancelled"``; nothing
+        is committed to the conversation."""
+        how = "the task was cancelled" if isinstance(stop, asyncio.CancelledError) else "its consumer stopped"
+        turn_log = self._turn_log(
+            conversation, index, timestamp, started, decision, state, prompt_tokens, memory_hits, metadata, stop
+        )
+        turn_log = replace(turn_log, error=f"cancelled: {how} before the turn finished", error_type="Cancelled")
+        conversation.turn_logs.append(turn_log)
+        self.writer.write(turn_log)
+
     def _route(self, context: RoutingContext) -> RoutingDecision:
         try:
             decision = self.router.route(context)
@@ -312,7 +359,9 @@ class ConversationLoop:
         check_tier(decision.tier, where=f"decision of router {self._router_name}")
         return decision
 
-    async def _compact(self, conversation: Conversation, index: int, state: _TurnState) -> AsyncIterator[LoopEvent]:
+    async def _compact(
+        self, conversation: Conversation, index: int, state: _TurnState
+    ) -> AsyncGenerator[LoopEvent, None]:
         compactor = self.compactor
         turns = compactor.to_summarize(conversation)
         system, messages = compactor.prompt(conversation.summary, turns)
@@ -327,15 +376,17 @@ class ConversationLoop:
                 temperature=config.temperature,
             )
 
-        async for event in self._caller.stream(
+        calling = self._caller.stream(
             id=conversation.id,
             index=index,
             tier=self.tiers.nearest(compactor.tier),
             build=build,
             box=box,
             emit_text=False,
-        ):
-            yield event
+        )
+        async with aclosing(calling) as events:
+            async for event in events:
+                yield event
         result = box.result
         assert result is not None
         summary = compactor.clean(result.text)
@@ -366,15 +417,17 @@ class ConversationLoop:
         decision: RoutingDecision,
         state: _TurnState,
         toolbox: Toolbox,
-    ) -> AsyncIterator[LoopEvent]:
+    ) -> AsyncGenerator[LoopEvent, None]:
         """Generate with the tool sub-loop; an escalating router may send it up a tier."""
         cid = conversation.id
         error_cache: dict[tuple[str, str], ToolOutcome] = {}
         escalations = 0
         while True:
             base_messages = len(state.turn_messages)
-            async for event in self._tool_rounds(cid, index, tier, parts, whole, state, error_cache, toolbox):
-                yield event
+            rounds = self._tool_rounds(cid, index, tier, parts, whole, state, error_cache, toolbox)
+            async with aclosing(rounds) as events:
+                async for event in events:
+                    yield event
             result = state.last
             assert result is not None
             review = getattr(self.router, "review", None)
@@ -415,7 +468,7 @@ class ConversationLoop:
         state: _TurnState,
         error_cache: dict[tuple[str, str], ToolOutcome],
         toolbox: Toolbox,
-    ) -> AsyncIterator[LoopEvent]:
+    ) -> AsyncGenerator[LoopEvent, None]:
         for round_no in range(self.max_tool_rounds + 1):
             last_round = round_no == self.max_tool_rounds
             extra = tuple(state.turn_messages[1:])
@@ -437,8 +490,10 @@ class ConversationLoop:
 
             box = CallBox()
             try:
-                async for event in self._caller.stream(id=cid, index=index, tier=tier, build=build, box=box):
-                    yield event
+                calling = self._caller.stream(id=cid, index=index, tier=tier, build=build, box=box)
+                async with aclosing(calling) as events:
+                    async for event in events:
+                        yield event
             except BaseException:
                 state.attempts.extend(box.failed_attempts)
                 raise

@@ -7,7 +7,7 @@ failed or was cut short by a cancel; a generation interrupted part-way is billed
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from persona_lab.core import (
@@ -143,6 +143,13 @@ def _attempts(draft: StepDraft, now: float, prices: PriceBook) -> list[Attempt]:
         return list(result.attempts)
     attempts = list(box.failed_attempts) if box is not None else []
     config, request = draft.config, draft.request
+    cut = [a for a in attempts if a.error_type == "Cancelled"]
+    if draft.interrupted and cut:
+        # the model call estimated the cut attempt itself (answer text and tool-call arguments)
+        return [
+            replace(a, error="cancelled during generation", error_type="RunCancelled") if a in cut else a
+            for a in attempts
+        ]
     if draft.interrupted and config is not None and request is not None:
         # The provider bills what it generated before the cancel: estimate it.
         usage = Usage(
