@@ -14,6 +14,7 @@ server-sent events themselves. ``POST /v1/chat/completions`` answers in the Open
 ``cut``               starts streaming the answer, then closes the connection mid-body
 ``malformed``         an event stream whose data is not JSON
 ``empty``             a stream that ends without an answer (OpenAI: only ``choices: []``)
+``slow``              a long answer, one event every 50 ms; notes when the client hangs up
 ====================  ======================================================================
 
 Used by ``tests/test_fault_matrix.py``, ``tests/test_cli_live.py`` and ``benchmarks/fault_matrix.py``.
@@ -33,7 +34,7 @@ from typing import Any
 
 __all__ = ["FAULTS", "Fault", "FaultServer", "RecordedRequest"]
 
-FAULTS = ("ok", "status", "auth_echo", "hang", "stall", "cut", "malformed", "empty")
+FAULTS = ("ok", "status", "auth_echo", "hang", "stall", "cut", "malformed", "empty", "slow")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +64,7 @@ class RecordedRequest:
 class _State:
     faults: dict[str, Fault] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
+    disconnects: dict[str, float] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -231,9 +233,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, api: str, model: str, fault: Fault, tool: str | None) -> None:
         text = fault.text or f"answer from {model}"
-        events = list((_openai_events if api == "openai" else _anthropic_events)(model, text, tool))
         kind = fault.kind
-        if kind == "status":
+        if kind == "slow":
+            text = "tick " * 120
+        events = list((_openai_events if api == "openai" else _anthropic_events)(model, text, tool))
+        if kind == "slow":
+            self._start_stream()
+            try:
+                for data in events:
+                    self._chunk(data)
+                    if self._client_gone_or_stopped(0.05):
+                        raise ConnectionResetError
+                self._end_stream()
+            except OSError:
+                with self.server.state.lock:
+                    self.server.state.disconnects[model] = time.monotonic()
+                self.close_connection = True
+        elif kind == "status":
             headers = {"retry-after": fault.retry_after} if fault.retry_after is not None else {}
             self._error(api, fault.status, f"fault {fault.status} for {model}", headers)
         elif kind == "auth_echo":
@@ -336,6 +352,11 @@ class FaultServer:
         with self._state.lock:
             self._state.faults.clear()
             self._state.requests.clear()
+
+    def disconnected_at(self, model: str) -> float | None:
+        """When the client hung up on a ``slow`` answer for ``model`` (monotonic), if it did."""
+        with self._state.lock:
+            return self._state.disconnects.get(model)
 
     @property
     def requests(self) -> list[RecordedRequest]:

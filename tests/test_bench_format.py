@@ -140,3 +140,41 @@ def test_unknown_suite_name_is_a_clear_error(tmp_path: Path) -> None:
         load_suite("gsm9k")
     with pytest.raises(BenchmarkFormatError, match="RouteLLM"):
         load_suites(tmp_path)  # an empty folder
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "words"),
+    [
+        (_item(1, outcomes={"a": 0, "b": {"score": 1, "output_tokens": -2}}), "outcomes.b.output_tokens",
+         "expected a non-negative integer, got -2"),
+        (_item(1, outcomes={"a": [0], "b": [{"score": "high"}]}), "outcomes.b.0.score",
+         "expected a finite number, got 'high'"),
+        (_item(1, outcomes={"a": float("nan"), "b": 1}), "outcomes.a.score", "finite number"),
+        (_item(1, turns=["fine", "  "]), "turns.1", "non-empty string"),
+        (_item(1, turns="one turn as a string", reference=[{"x": 1}]), "reference.0", "a string or null"),
+        (_item(1, category=["a"]), "category", "expected a string, got list"),
+    ],
+)
+def test_field_errors_name_the_path_into_the_line(tmp_path: Path, line: object, field: str, words: str) -> None:
+    path = _write(tmp_path / "s.jsonl", HEADER, line)
+    with pytest.raises(BenchmarkFormatError, match=words) as info:
+        read_benchmark_set(path)
+    assert (info.value.line, info.value.field) == (2, field)
+    assert str(info.value).startswith(f"{path}:2: field {field!r}: ")
+
+
+@pytest.mark.parametrize(
+    ("models", "field", "words"),
+    [
+        ({"a": {"role": "boss"}}, "models.a.role", "expected 'weak' or 'strong', got 'boss'"),
+        ({"a": {"tier": "huge"}}, "models.a.tier", "unknown tier 'huge'"),
+        ({"a": {"tier": "small", "context_window": 100}}, "models.a.context_window", "integer ≥ 2048, got 100"),
+        ({"a": {"tier": "small", "price": {"input_per_mtok": 1}}}, "models.a.price.output_per_mtok", "missing"),
+        ("a, b", "models", "expected an object"),
+    ],
+)
+def test_header_field_errors(tmp_path: Path, models: object, field: str, words: str) -> None:
+    path = _write(tmp_path / "h.jsonl", {**HEADER, "models": models}, _item(1))
+    with pytest.raises(BenchmarkFormatError, match=words) as info:
+        read_benchmark_set(path)
+    assert (info.value.line, info.value.field) == (1, field)

@@ -238,3 +238,18 @@ def test_cli_trains_on_one_suite_maps_tiers_and_tests_on_another(tmp_path: Path,
     assert "gap closed" in out.out
     code = main(["bench", "--suite", "zeroeval_crux", "--tiers", "small=gpt-9", "--out", str(tmp_path)])
     assert code == 1 and "unknown model 'gpt-9'" in capsys.readouterr().err
+
+
+def test_sweep_measures_of_a_router_that_knows_the_outcomes_reach_the_oracle() -> None:
+    from persona_lab.bench import sweep_measures
+
+    units = UnitTable.from_set(three_tier_set(120))
+    quality = np.column_stack([units.scores[t] for t in TIERS])
+    cost = np.tile([0.001, 0.01, 0.1], (len(units), 1))
+    knows = sweep_measures(quality, cost, quality, np.tile([0.0, 0.1, 1.0], (len(units), 1)),
+                           np.full(len(units), 0.05))
+    assert knows["gap_closed"] == pytest.approx(1.0) and knows["cost_to_match_frontier"] < 0.5
+    assert knows["default_quality"] == pytest.approx(1.0) and knows["default_top_share"] < 0.9
+    guesses = sweep_measures(quality, cost, np.random.default_rng(0).random(quality.shape),
+                             np.tile([0.0, 0.1, 1.0], (len(units), 1)))
+    assert guesses["gap_closed"] < 0.3 and "default_quality" not in guesses

@@ -43,3 +43,24 @@ def test_bad_arguments_raise_invalid_argument_naming_the_value(call: object, wor
     with pytest.raises(InvalidArgument, match=words) as info:
         call()  # type: ignore[operator]
     assert isinstance(info.value, ValueError)  # callers catching ValueError keep working
+
+
+def test_an_unknown_journey_step_lists_the_steps() -> None:
+    persona = Persona.from_yaml(EXAMPLES / "tenancy_advisor.yaml")
+    if not persona.journeys:
+        pytest.skip("the example persona declares no journeys")
+    journey = persona.journeys[0]
+    with pytest.raises(UnknownName, match=r"unknown step 'nowhere'; known: ") as info:
+        journey.step("nowhere")
+    assert info.value.known == tuple(journey.step_names)
+
+
+def test_a_tool_with_star_args_is_an_invalid_argument() -> None:
+    from persona_lab.loops import tool
+
+    def anything(*args: str) -> str:
+        """Takes anything."""
+        return ""
+
+    with pytest.raises(InvalidArgument, match=r"tool anything: \*args and \*\*kwargs cannot be described"):
+        tool(anything)

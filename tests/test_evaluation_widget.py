@@ -28,7 +28,7 @@ def result() -> EvaluationResult:
     backend = ScriptedBackend(answer)
     tiers = TierRegistry({"mid": ModelConfig(provider="scripted", model="m", backend=backend, price=Price(1, 2))})
     return evaluate_sync({"careful": careful, "reckless": reckless},
-                         ROOT / "examples" / "scenarios" / "tenancy_advisor.yaml", tiers, progress=False, n_boot=0)
+                         ROOT / "examples" / "scenarios" / "tenancy_advisor.yaml", tiers, progress=False, n_boot=200)
 
 
 def test_the_html_shows_both_answers_and_marks_the_turn_that_differs(result: EvaluationResult) -> None:
@@ -60,3 +60,16 @@ def test_the_widget_opens_on_the_scenario_that_differs_most_and_follows_its_cont
     assert "do not differ" in widget.view.value
     with pytest.raises(ValueError, match="unknown variant 'bold'"):
         SideBySide(result, a="bold")
+
+
+def test_the_score_cost_figure_has_one_point_per_variant_with_its_interval(result: EvaluationResult) -> None:
+    pytest.importorskip("plotly")
+    fig = result.figure()
+    (trace,) = fig.data
+    assert list(trace.text) == ["careful", "reckless"]
+    table = result.comparison()
+    assert list(trace.y) == list(table["mean_score"])
+    assert list(trace.x) == list(table["evaluation_cost_usd"])
+    assert trace.error_y.arrayminus[1] == pytest.approx(table["mean_score"][1] - table["score_lo"][1])
+    with pytest.raises(ValueError, match="unknown cost column 'price'; known: answer_cost_usd"):
+        result.figure(cost="price")

@@ -483,7 +483,9 @@ async def test_free_text_answers_resume_the_run(persona: Persona, make_tiers: An
     assert widget.start("Draft a letter")
     await until(lambda: widget.ask.is_open)
     assert widget.ask.option_buttons == ()
-    widget.ask.free_text.value = "12 Mill Lane"  # Enter in the browser
+    widget.ask.free_text.value = "12 Mill Lane"
+    assert widget.ask.is_open  # typing (or leaving the box) answers nothing
+    widget.ask.free_text._handle_string_msg(None, {"event": "submit"}, [])  # Enter
     run = await widget.task
     assert run.output == "Noted: The user answered: 12 Mill Lane"
     assert widget.answer("again") is False  # nothing is asked any more
@@ -636,6 +638,7 @@ def test_the_ask_panel_shows_at_most_three_options() -> None:
     panel.option_buttons[2].click()
     panel.option_buttons[0].click()
     panel.free_text.value = "late"
+    panel.free_text._handle_string_msg(None, {"event": "submit"}, [])
     assert taken == ["c"]
 
 

@@ -9,6 +9,7 @@
 - ``run_live``: the same items against real tiers, graded, rate-limited and resumable.
 """
 
+from persona_lab.bench._analysis_ntier import sweep_measures
 from persona_lab.bench._answer_table import AnswerTable, replay_tier_costs
 from persona_lab.bench._cascade_replay import (
     CascadeOutcome,
@@ -192,6 +193,7 @@ __all__ = [
     "resolve_tiers",
     "router_factories",
     "run_live",
+    "sweep_measures",
     "tier_points",
     "ungradable_counts",
     "with_cascade_sweep",

@@ -42,7 +42,7 @@ from persona_lab.routers import lambda_grid, utility_choice
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["NTierRun", "analyze_suite_ntier", "seed_spread", "two_tier_seed_metrics"]
+__all__ = ["NTierRun", "analyze_suite_ntier", "seed_spread", "sweep_measures", "two_tier_seed_metrics"]
 
 
 @dataclass
@@ -304,3 +304,29 @@ def two_tier_seed_metrics(units: UnitTable, scores: NDArray[np.float64], *, weak
 def seed_spread(row: dict[str, Any], per_seed: list[dict[str, float]]) -> None:
     """Add ``<name>_seed_mean``/``_seed_sd`` and ``n_seeds`` to a summary row."""
     _spread(row, per_seed)
+
+
+def sweep_measures(quality: NDArray[np.float64], cost: NDArray[np.float64], predicted: NDArray[np.float64],
+                   rel_cost: NDArray[np.float64], lam: NDArray[np.float64] | None = None) -> dict[str, float]:
+    """A λ sweep's measures on recorded outcomes, as the N-tier summary computes them.
+
+    ``quality``/``cost``: recorded score and cost per unit and tier (cheapest first);
+    ``predicted``/``rel_cost``: a router's predicted quality and relative tier costs per unit (out
+    of fold, or from a router fitted elsewhere); ``lam``: the λ per unit of its default point.
+    Returns ``aiq``, ``gap_closed``, ``cost_to_match_frontier``, ``quality_at_mid_cost``,
+    ``zero_router_aiq``, ``oracle_aiq``, and with ``lam`` the default point's ``default_quality``,
+    ``default_cost_share`` (of always-dearest's cost) and ``default_top_share`` (largest tier share).
+    """
+    frame = _Frame.build(quality, cost)
+    rows = np.arange(quality.shape[0])
+    _, choices = _sweep_points(frame, predicted, rel_cost)
+    out = frame.measures(cost[rows[None, :], choices].sum(axis=1).tolist(),
+                         quality[rows[None, :], choices].mean(axis=1).tolist())
+    out.update(zero_router_aiq=frame.zero_aiq, oracle_aiq=frame.oracle_aiq)
+    if lam is not None:
+        choice = _default_choice(predicted, rel_cost, lam, int(np.argmin(frame.single_cost)))
+        top = float(frame.single_cost.max())
+        out.update(default_quality=float(quality[rows, choice].mean()),
+                   default_cost_share=float(cost[rows, choice].sum()) / top if top > 0 else float("nan"),
+                   default_top_share=float(np.bincount(choice, minlength=quality.shape[1]).max() / len(choice)))
+    return out

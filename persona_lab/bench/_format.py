@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
+from persona_lab.bench._format_lines import HeaderLine, ItemLine, ModelLine, field_problem
 from persona_lab.core import TIER_NAMES, BenchmarkFormatError
 from persona_lab.tiers import Price
 
@@ -37,8 +39,7 @@ FORMAT_VERSION = 1
 SCALES: Mapping[str, tuple[float, float]] = MappingProxyType({"binary": (0.0, 1.0), "grade-1-10": (1.0, 10.0)})
 """Score scales: ``binary`` is 0/1 correctness, ``grade-1-10`` a judge's grade."""
 
-_ROLES = ("weak", "strong")
-_DEFAULT_TIER = MappingProxyType({"weak": "small", "strong": "frontier"})
+_L = TypeVar("_L", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +206,8 @@ def _open_text(path: Path) -> IO[str]:
     return path.open(encoding="utf-8")
 
 
-class _Reader:
-    """Validates one file line by line; every error names the file, the line and the field."""
+class _Where:
+    """The file and line being read; every error names them and the field."""
 
     def __init__(self, source: str):
         self.source = source
@@ -218,163 +219,67 @@ class _Reader:
         return BenchmarkFormatError(f"{where}:{what} {message}", source=self.source, line=self.line or None,
                                     field=field_name)
 
-    def text(self, data: Mapping[str, Any], key: str, where: str, *, required: bool = True,
-             default: str = "") -> str:
-        if key not in data or data[key] is None:
-            if required:
-                raise self.fail(f"{where}{key}", "missing (required)")
-            return default
-        value = data[key]
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise self.fail(f"{where}{key}", f"expected a string, got {type(value).__name__}")
-        return value
+    def parse(self, model: type[_L], data: Mapping[str, Any]) -> _L:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise self.fail(*field_problem(exc, data)) from None
 
-    def number(self, value: Any, name: str) -> float:
-        if isinstance(value, bool):
-            return float(value)
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(name, f"expected a finite number, got {value!r}")
-        return float(value)
 
-    def count(self, value: Any, name: str) -> int | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(name, f"expected a non-negative integer, got {value!r}")
-        return value
+def _header(where: _Where, data: Mapping[str, Any]) -> HeaderLine:
+    version = data.get("format_version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise where.fail("format_version", f"unsupported format_version {version!r} "
+                                           f"(this persona-lab reads version {FORMAT_VERSION})")
+    header = where.parse(HeaderLine, data)
+    if header.scale and header.scale not in SCALES:
+        raise where.fail("scale", f"unknown scale {header.scale!r} (expected one of {', '.join(SCALES)})")
+    tiers = [m.tier for m in header.models.values() if m.tier]
+    if len(set(tiers)) != len(tiers):
+        raise where.fail("models", f"two models play the same tier: {tiers}")
+    return header
 
-    def header(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise self.fail("format_version", f"unsupported format_version {version!r} "
-                                              f"(this persona-lab reads version {FORMAT_VERSION})")
-        scale = self.text(data, "scale", "", required=False, default="")
-        if scale and scale not in SCALES:
-            raise self.fail("scale", f"unknown scale {scale!r} (expected one of {', '.join(SCALES)})")
-        models_raw = data.get("models") or {}
-        if not isinstance(models_raw, Mapping):
-            raise self.fail("models", "expected an object {model name: {tier, role, price…}}")
-        models: dict[str, ModelSpec] = {}
-        for name, spec in models_raw.items():
-            models[name] = self.model(name, spec)
-        tiers = [m.tier for m in models.values() if m.tier]
-        if len(set(tiers)) != len(tiers):
-            raise self.fail("models", f"two models play the same tier: {tiers}")
-        return {
-            "suite": self.text(data, "suite", "", required=False, default=""),
-            "scale": scale,
-            "models": models,
-            "description": self.text(data, "description", "", required=False),
-            "source": self.text(data, "source", "", required=False),
-            "license": self.text(data, "license", "", required=False),
-        }
 
-    def model(self, name: str, spec: Any) -> ModelSpec:
-        where = f"models.{name}."
-        if not isinstance(spec, Mapping):
-            raise self.fail(f"models.{name}", "expected an object")
-        role = spec.get("role")
-        if role is not None and role not in _ROLES:
-            raise self.fail(f"{where}role", f"expected 'weak' or 'strong', got {role!r}")
-        tier = spec.get("tier") or (_DEFAULT_TIER.get(role) if role else None)
-        if tier is not None and tier not in TIER_NAMES:
-            raise self.fail(f"{where}tier", f"unknown tier {tier!r} (expected one of {', '.join(TIER_NAMES)})")
-        price = None
-        if spec.get("price") is not None:
-            raw = spec["price"]
-            if not isinstance(raw, Mapping) or "input_per_mtok" not in raw or "output_per_mtok" not in raw:
-                raise self.fail(f"{where}price", "expected {input_per_mtok, output_per_mtok} (USD per 1M tokens)")
-            price = Price(self.number(raw["input_per_mtok"], f"{where}price.input_per_mtok"),
-                          self.number(raw["output_per_mtok"], f"{where}price.output_per_mtok"))
-        price_ref = spec.get("price_ref")
-        if price_ref is not None and not isinstance(price_ref, str):
-            raise self.fail(f"{where}price_ref", "expected a model name from the genai-prices list")
-        window = spec.get("context_window", 32_768)
-        if isinstance(window, bool) or not isinstance(window, int) or window < 2048:
-            raise self.fail(f"{where}context_window", f"expected an integer ≥ 2048, got {window!r}")
-        return ModelSpec(name=name, tier=tier, role=role, price=price, price_ref=price_ref, context_window=window)
+def _model_spec(name: str, line: ModelLine) -> ModelSpec:
+    price = None if line.price is None else Price(line.price.input_per_mtok, line.price.output_per_mtok)
+    return ModelSpec(name=name, tier=line.tier, role=line.role, price=price, price_ref=line.price_ref,
+                     context_window=line.context_window)
 
-    def item(self, data: Mapping[str, Any], suite: str, scale: str, models: Mapping[str, ModelSpec],
-             declared: bool) -> tuple[BenchmarkItem, str]:
-        item_id = self.text(data, "id", "")
-        item_suite = self.text(data, "suite", "", required=False, default=suite)
-        if not item_suite:
-            raise self.fail("suite", "missing (required when the header gives no suite)")
-        category = self.text(data, "category", "", required=False, default="")
-        item_scale = self.text(data, "scale", "", required=False, default=scale)
-        if not item_scale:
-            raise self.fail("scale", "missing (required when the header gives no scale)")
-        if item_scale not in SCALES:
-            raise self.fail("scale", f"unknown scale {item_scale!r} (expected one of {', '.join(SCALES)})")
-        if "turns" not in data:
-            raise self.fail("turns", "missing (required): a list of user messages")
-        turns_raw = data["turns"]
-        if isinstance(turns_raw, str):
-            turns_raw = [turns_raw]
-        if not isinstance(turns_raw, list) or not turns_raw:
-            raise self.fail("turns", "expected a non-empty list of user messages")
-        for k, turn in enumerate(turns_raw):
-            if not isinstance(turn, str) or not turn.strip():
-                raise self.fail(f"turns.{k}", "expected a non-empty string")
-        turns = tuple(turns_raw)
-        reference = self.reference(data.get("reference"), len(turns))
-        if "outcomes" not in data:
-            raise self.fail("outcomes", "missing (required): {model: score or per-turn outcomes}")
-        outcomes_raw = data["outcomes"]
-        if not isinstance(outcomes_raw, Mapping) or not outcomes_raw:
-            raise self.fail("outcomes", "expected a non-empty object {model: outcomes}")
-        outcomes: dict[str, tuple[TurnOutcome, ...]] = {}
-        low, high = SCALES[item_scale]
-        for model, raw in outcomes_raw.items():
-            if declared and model not in models:
-                raise self.fail(f"outcomes.{model}", f"unknown model {model!r}: the header declares "
-                                                     f"{', '.join(models) or 'no models'}")
-            outcomes[model] = self.outcome(model, raw, len(turns), low, high)
-        meta = data.get("meta") or {}
-        if not isinstance(meta, Mapping):
-            raise self.fail("meta", "expected an object")
-        return BenchmarkItem(item_id, item_suite, category, turns, outcomes, reference, dict(meta),
-                             self.line), item_scale
 
-    def reference(self, raw: Any, n_turns: int) -> tuple[str | None, ...]:
-        if raw is None:
-            return ()
-        values = raw if isinstance(raw, list) else [raw]
-        if len(values) > n_turns:
-            raise self.fail("reference", f"{len(values)} references for {n_turns} turns")
-        out: list[str | None] = []
-        for k, value in enumerate(values):
-            if value is not None and not isinstance(value, (str, int, float)):
-                raise self.fail(f"reference.{k}", "expected a string or null")
-            out.append(None if value is None else str(value))
-        return tuple(out)
-
-    def outcome(self, model: str, raw: Any, n_turns: int, low: float, high: float) -> tuple[TurnOutcome, ...]:
+def _item(where: _Where, data: Mapping[str, Any], header: HeaderLine) -> tuple[BenchmarkItem, str]:
+    line = where.parse(ItemLine, data)
+    suite = line.suite if line.suite is not None else header.suite
+    if not suite:
+        raise where.fail("suite", "missing (required when the header gives no suite)")
+    scale = line.scale if line.scale is not None else header.scale
+    if not scale:
+        raise where.fail("scale", "missing (required when the header gives no scale)")
+    if scale not in SCALES:
+        raise where.fail("scale", f"unknown scale {scale!r} (expected one of {', '.join(SCALES)})")
+    n_turns = len(line.turns)
+    reference = tuple(None if r is None else str(r) for r in line.reference or ())
+    if len(reference) > n_turns:
+        raise where.fail("reference", f"{len(reference)} references for {n_turns} turns")
+    low, high = SCALES[scale]
+    outcomes: dict[str, tuple[TurnOutcome, ...]] = {}
+    for model, per_turn in line.outcomes.items():
         name = f"outcomes.{model}"
-        per_turn = raw if isinstance(raw, list) else [raw]
+        if header.models and model not in header.models:
+            raise where.fail(name, f"unknown model {model!r}: the header declares {', '.join(header.models)}")
         if len(per_turn) != n_turns:
-            raise self.fail(name, f"{len(per_turn)} outcomes for {n_turns} turns (give one per turn)")
-        result = []
-        for k, value in enumerate(per_turn):
-            where = f"{name}.{k}" if isinstance(raw, list) else name
-            if isinstance(value, Mapping):
-                if "score" not in value:
-                    raise self.fail(f"{where}.score", "missing (required)")
-                score = self.number(value["score"], f"{where}.score")
-                response = value.get("response")
-                if response is not None and not isinstance(response, str):
-                    raise self.fail(f"{where}.response", "expected a string or null")
-                outcome = TurnOutcome(score, response, self.count(value.get("input_tokens"), f"{where}.input_tokens"),
-                                      self.count(value.get("output_tokens"), f"{where}.output_tokens"))
-            else:
-                outcome = TurnOutcome(self.number(value, f"{where}"))
+            raise where.fail(name, f"{len(per_turn)} outcomes for {n_turns} turns (give one per turn)")
+        listed = isinstance(data["outcomes"][model], list)
+        shorthand = [not isinstance(o, Mapping) for o in
+                     (data["outcomes"][model] if listed else [data["outcomes"][model]])]
+        for k, outcome in enumerate(per_turn):
             if not low <= outcome.score <= high:
-                raise self.fail(f"{where}.score" if isinstance(value, Mapping) else where,
-                                f"score {outcome.score:g} is outside the scale [{low:g}, {high:g}]")
-            result.append(outcome)
-        return tuple(result)
+                at = f"{name}.{k}" if listed else name
+                raise where.fail(at if shorthand[k] else f"{at}.score",
+                                 f"score {outcome.score:g} is outside the scale [{low:g}, {high:g}]")
+        outcomes[model] = tuple(TurnOutcome(o.score, o.response, o.input_tokens, o.output_tokens) for o in per_turn)
+    item = BenchmarkItem(line.id, suite, line.category, tuple(line.turns), outcomes, reference, dict(line.meta),
+                         where.line)
+    return item, scale
 
 
 def _lines(handle: IO[str]) -> Iterator[tuple[int, str]]:
@@ -390,63 +295,62 @@ def read_benchmark_set(path: str | Path) -> BenchmarkSet:
     first problem: a missing field, a score outside its scale, an undeclared model, a duplicate id.
     """
     path = Path(path)
-    reader = _Reader(str(path))
+    where = _Where(str(path))
     try:
         handle = _open_text(path)
     except OSError as exc:
-        raise reader.fail(None, f"cannot read benchmark set: {exc}") from exc
-    header: dict[str, Any] | None = None
+        raise where.fail(None, f"cannot read benchmark set: {exc}") from exc
+    header: HeaderLine | None = None
     items: list[BenchmarkItem] = []
     seen: dict[str, int] = {}
     scales: set[str] = set()
     with handle:
         try:
-            for number, line in _lines(handle):
-                reader.line = number
+            for number, text in _lines(handle):
+                where.line = number
                 try:
-                    data = json.loads(line)
+                    data = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise reader.fail(None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+                    raise where.fail(None, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
                 if not isinstance(data, dict):
-                    raise reader.fail(None, f"expected a JSON object, got {type(data).__name__}")
+                    raise where.fail(None, f"expected a JSON object, got {type(data).__name__}")
                 if header is None:
                     if "format_version" not in data:
-                        raise reader.fail("format_version", "missing: the first line must be a header "
-                                                            "(or an item) carrying format_version")
+                        raise where.fail("format_version", "missing: the first line must be a header "
+                                                           "(or an item) carrying format_version")
                     if "id" in data:  # no header: the first item carries the version
-                        header = reader.header({"format_version": data["format_version"]})
+                        header = _header(where, {"format_version": data["format_version"]})
                     else:
-                        header = reader.header(data)
+                        header = _header(where, data)
                         continue
-                item, scale = reader.item(data, header["suite"], header["scale"], header["models"],
-                                          declared=bool(header["models"]))
+                item, scale = _item(where, data, header)
                 if item.id in seen:
-                    raise reader.fail("id", f"duplicate id {item.id!r} (first on line {seen[item.id]})")
+                    raise where.fail("id", f"duplicate id {item.id!r} (first on line {seen[item.id]})")
                 seen[item.id] = number
                 scales.add(scale)
                 items.append(item)
         except (OSError, EOFError, UnicodeDecodeError) as exc:
-            raise reader.fail(None, f"cannot read benchmark set: {exc}") from exc
-    reader.line = 0
+            raise where.fail(None, f"cannot read benchmark set: {exc}") from exc
+    where.line = 0
     if header is None or not items:
-        raise reader.fail(None, "no items: a benchmark set needs a header line and at least one item")
+        raise where.fail(None, "no items: a benchmark set needs a header line and at least one item")
     if len(scales) > 1:
-        raise reader.fail("scale", f"items mix scales {sorted(scales)}; use one scale per set")
-    models = header["models"] or _infer_models(items)
+        raise where.fail("scale", f"items mix scales {sorted(scales)}; use one scale per set")
+    models = {name: _model_spec(name, line) for name, line in header.models.items()} or _infer_models(items)
     for item in items:
         missing = [m for m in models if m not in item.outcomes]
         if missing:
-            reader.line = item.line or 0
-            raise reader.fail(f"outcomes.{missing[0]}", f"item {item.id!r} has no outcome for model {missing[0]!r}")
+            where.line = item.line or 0
+            raise where.fail(f"outcomes.{missing[0]}", f"item {item.id!r} has no outcome for model {missing[0]!r}")
     suites = {i.suite for i in items}
     return BenchmarkSet(
-        suite=header["suite"] or (suites.pop() if len(suites) == 1 else path.name.split(".")[0]),
+        suite=header.suite or (suites.pop() if len(suites) == 1 else path.name.split(".")[0]),
         scale=scales.pop(),
         models=models,
         items=tuple(items),
-        description=header["description"],
-        source=header["source"],
-        license=header["license"],
+        description=header.description,
+        source=header.source,
+        license=header.license,
         path=str(path),
     )
 

@@ -45,6 +45,10 @@ def add_evaluate_parser(commands: Any) -> argparse.ArgumentParser:
                         help="pairs at once (default 4; 1 with the in-process local model)")
     parser.add_argument("--bootstrap", type=int, default=1000, metavar="B", help="bootstrap resamples (1000)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the pairs on a Dask cluster (tcp://host:8786); needs persona-lab[dask]")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="run the pairs on a local Dask cluster of N worker processes; needs persona-lab[dask]")
     return parser
 
 
@@ -86,8 +90,20 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         variants = _personas(args.personas)
         tiers = TierRegistry.from_env()
         print(tiers.describe())
-        result = evaluate_sync(variants, args.scenarios, tiers, router=_router(args.router), run_dir=run_dir,
-                               concurrency=args.concurrency, progress=not args.no_progress, n_boot=args.bootstrap)
+        client = cluster = None
+        if args.scheduler or args.workers:
+            from persona_lab.scale import connect_cluster
+
+            client, cluster = connect_cluster(args.scheduler, workers=args.workers or 2, threads=4)
+        try:
+            result = evaluate_sync(variants, args.scenarios, tiers, router=_router(args.router), run_dir=run_dir,
+                                   concurrency=args.concurrency, progress=not args.no_progress,
+                                   n_boot=args.bootstrap, cluster=client)
+        finally:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
     except PersonaLabError as exc:
         print(f"persona-lab evaluate: {exc}")
         return 2

@@ -15,6 +15,7 @@ from persona_lab.evaluation._comparison import compare_variants, scenario_differ
 from persona_lab.evaluation._errors import ScenarioError
 from persona_lab.evaluation._evaluate import TURN_LOG_FILE, check_scenarios, evaluate, evaluate_sync, finished_pairs
 from persona_lab.evaluation._expect import graders_for
+from persona_lab.evaluation._figure import score_cost_figure
 from persona_lab.evaluation._frames import EVALUATION_COLUMNS, GRADE_COLUMNS, grades_frame, turns_frame
 from persona_lab.evaluation._grade import SCALES, Grade, Grader, GradingInput, apply_grader, grader_name
 from persona_lab.evaluation._judge import LLMJudge, parse_pass_fail, parse_rating
@@ -101,6 +102,7 @@ __all__ = [
     "parse_rating",
     "read_evaluated_turns",
     "scenario_differences",
+    "score_cost_figure",
     "side_by_side_html",
     "tier_routers",
     "tool_called",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
-from persona_lab.core import TIER_NAMES
+from persona_lab.core import TIER_NAMES, UnknownName
 from persona_lab.metrics import bootstrap_mean_ci, latency_summary, tier_shares
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def scenario_differences(turns: pd.DataFrame, grades: pd.DataFrame, variants: Se
 
     for name in (a, b):
         if name is not None and name not in variants:
-            raise ValueError(f"unknown variant {name!r}; variants: {', '.join(variants)}")
+            raise UnknownName("variant", name, variants)
     pairs: list[tuple[str, str]]
     if a is not None and b is not None:
         pairs = [(a, b)]

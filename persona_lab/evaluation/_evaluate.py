@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from persona_lab.core import Clock, Router, run_sync
+from persona_lab.evaluation._cluster import run_pair_on_cluster
 from persona_lab.evaluation._errors import ScenarioError
 from persona_lab.evaluation._grade import Grader
 from persona_lab.evaluation._pair import PairJob, run_pair
@@ -100,6 +101,7 @@ async def evaluate(
     report: bool = True,
     loop_options: Mapping[str, Any] | None = None,
     agent_options: Mapping[str, Any] | None = None,
+    cluster: Any = None,
 ) -> EvaluationResult:
     """Run every scenario against every persona variant and grade the answers.
 
@@ -131,6 +133,11 @@ async def evaluate(
         Bootstrap resamples (over scenarios) for the score intervals.
     loop_options, agent_options:
         Extra keyword arguments for ``ConversationLoop`` / ``AgenticLoop`` (``memory_k=0``…).
+    cluster:
+        A Dask ``distributed.Client`` (``persona_lab.scale.connect_cluster``): each pair runs as a
+        task on its workers (``concurrency`` pairs in flight, default twice the worker threads);
+        everything a pair needs must pickle (tiers from the environment or scripted, not a model
+        loaded in process). Turns, resume and the report stay in this process.
     """
     started = time.perf_counter()
     suites = load_scenarios(scenarios)
@@ -152,6 +159,8 @@ async def evaluate(
         for suite, scenario, variant in planned
         if (suite.suite, scenario.id, variant.label) not in done
     ]
+    if concurrency is None and cluster is not None:
+        concurrency = 2 * max(1, sum(w.get("nthreads", 1) for w in cluster.scheduler_info()["workers"].values()))
     if concurrency is None:
         in_process = any(info.provider == "llama-cpp" for info in tiers.infos().values())
         concurrency = 1 if in_process else 4
@@ -169,7 +178,7 @@ async def evaluate(
     async def one(n: int, job: PairJob) -> None:
         async with semaphore:
             try:
-                records = await run_pair(job)
+                records = await (run_pair(job) if cluster is None else run_pair_on_cluster(cluster, job))
             except Exception as exc:  # one broken pair (a bug in a tool, a router…) must not end the run
                 failures.append(PairFailure(suite=job.suite, scenario=job.scenario.id, variant=job.variant.label,
                                             error_type=type(exc).__name__, error=str(exc)))

@@ -101,6 +101,12 @@ class EvaluationResult:
         """Per scenario and pair of variants, the score difference; largest first."""
         return scenario_differences(self.turns, self.grades, self.variants, a, b)
 
+    def figure(self, *, cost: str = "evaluation_cost_usd") -> Any:
+        """Mean score [CI] against ``cost`` (a comparison column), one point per variant (plotly)."""
+        from persona_lab.evaluation._figure import score_cost_figure
+
+        return score_cost_figure(self.comparison(), cost=cost)
+
     def conversation(self, scenario: str, variant: str) -> pd.DataFrame:
         """The turns of one scenario × variant: user text, answer, score, tier, cost and each grade."""
         rows = self.turns[(self.turns["scenario"] == scenario) & (self.turns["variant"] == variant)]

@@ -12,6 +12,7 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from persona_lab.core import InvalidArgument, UnknownName
 from persona_lab.evaluation._grade import Grade, GradingInput
 
 __all__ = [
@@ -175,7 +176,7 @@ class _Constraints:
 
 def _need(values: tuple[str, ...], what: str) -> tuple[str, ...]:
     if not values:
-        raise ValueError(f"{what} needs at least one value")
+        raise InvalidArgument(f"{what} needs at least one value")
     return values
 
 
@@ -204,7 +205,7 @@ def not_matches(pattern: str) -> _Matches:
 def answer_length(min_chars: int | None = None, max_chars: int | None = None) -> _Length:
     """Passes when the stripped answer has between ``min_chars`` and ``max_chars`` characters."""
     if min_chars is None and max_chars is None:
-        raise ValueError("answer_length needs min_chars or max_chars")
+        raise InvalidArgument("answer_length needs min_chars or max_chars")
     return _Length(min_chars, max_chars)
 
 
@@ -222,6 +223,6 @@ def keeps_constraints(*names: str) -> _Constraints:
     """Passes when the answer breaks none of the named :data:`CONSTRAINT_CHECKS`."""
     for name in _need(names, "keeps_constraints"):
         if name not in CONSTRAINT_CHECKS:
-            raise ValueError(f"unknown constraint check {name!r}; known: {', '.join(sorted(CONSTRAINT_CHECKS))}")
+            raise UnknownName("constraint check", name, sorted(CONSTRAINT_CHECKS))
     label = "constraint." + names[0] if len(names) == 1 else "constraints"
     return _Constraints(names, label)

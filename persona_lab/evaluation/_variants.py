@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from persona_lab.core import TIER_NAMES, Router, router_name
+from persona_lab.core import TIER_NAMES, InvalidArgument, Router, router_name
 from persona_lab.persona import Persona
 from persona_lab.routers import FixedRouter
 
@@ -51,16 +51,16 @@ def build_variants(
     else:
         persona_items = list(zip(_unique([p.id for p in personas]), personas, strict=True))
     if not persona_items:
-        raise ValueError("evaluate needs at least one persona")
+        raise InvalidArgument("evaluate needs at least one persona: pass a Persona or {label: Persona}")
     for label, persona in persona_items:
         if not isinstance(persona, Persona):
-            raise TypeError(f"persona variant {label!r} is a {type(persona).__name__}, not a Persona")
+            raise InvalidArgument(f"persona variant {label!r} is a {type(persona).__name__}, not a Persona")
     if router is None:
         routers: list[tuple[str, Router]] = [("fixed-mid", FixedRouter("mid"))]
     elif isinstance(router, Mapping):
         routers = [(str(k), v) for k, v in router.items()]
         if not routers:
-            raise ValueError("evaluate got an empty mapping of routers")
+            raise InvalidArgument("evaluate got an empty mapping of routers: pass None (default) or {label: router}")
     else:
         routers = [(router_name(router), router)]
     several = len(routers) > 1

@@ -9,6 +9,7 @@ try:
 except ImportError as _exc:  # pragma: no cover - depends on the environment
     raise ImportError("SideBySide needs ipywidgets: pip install 'persona-lab[widgets]'") from _exc
 
+from persona_lab.core import InvalidArgument, UnknownName
 from persona_lab.evaluation._result import EvaluationResult
 from persona_lab.evaluation._side_by_side import side_by_side_html
 
@@ -25,18 +26,18 @@ class SideBySide(w.VBox):  # type: ignore[misc]
                  scenario: str | None = None, **kwargs: Any):
         variants = result.variants
         if not variants or not result.scenarios:
-            raise ValueError("SideBySide needs an evaluation with at least one variant and one scenario")
+            raise InvalidArgument("SideBySide needs an evaluation with at least one variant and one scenario")
         self.result = result
         a = a or variants[0]
         b = b or (variants[1] if len(variants) > 1 else variants[0])
         for name in (a, b):
             if name not in variants:
-                raise ValueError(f"unknown variant {name!r}; variants: {', '.join(variants)}")
+                raise UnknownName("variant", name, variants)
         if scenario is None:
             diffs = result.differences(a, b) if a != b else None
             scenario = str(diffs["scenario"].iloc[0]) if diffs is not None and len(diffs) else result.scenarios[0]
         if scenario not in result.scenarios:
-            raise ValueError(f"unknown scenario {scenario!r}; scenarios: {', '.join(result.scenarios)}")
+            raise UnknownName("scenario", scenario, result.scenarios)
         self.variant_a = w.Dropdown(options=variants, value=a, description="A")
         self.variant_b = w.Dropdown(options=variants, value=b, description="B")
         self.scenario = w.Dropdown(options=result.scenarios, value=scenario, description="scenario")

@@ -1,14 +1,26 @@
-"""One chat turn while it runs, and its write-back: commit, memory, and compaction when due."""
+"""One chat turn while it runs: its prompt and routing context, and its write-back (commit, memory,
+and the history compaction a turn makes due)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from persona_lab.core import Conversation, ConversationTurn, LoopEvent, Message, PersonaLabError, RoutingContext
+from persona_lab.core import (
+    Conversation,
+    ConversationTurn,
+    LoopEvent,
+    Message,
+    PersonaLabError,
+    RoutingContext,
+    TierInfo,
+    estimate_tokens,
+)
 from persona_lab.loops._engine import TurnTally
+from persona_lab.loops._extras import TurnExtras
 from persona_lab.loops._model_call import CallBox
 from persona_lab.loops._prompt import FittedPrompt, PromptParts
 from persona_lab.loops._tools import Toolbox
@@ -17,7 +29,7 @@ from persona_lab.memory import MemoryItem
 if TYPE_CHECKING:
     from persona_lab.loops._conversation import ConversationLoop
 
-__all__ = ["ChatTurn", "write_back"]
+__all__ = ["ChatTurn", "prepare", "write_back"]
 
 logger = logging.getLogger("persona_lab.loops")
 
@@ -40,7 +52,51 @@ class ChatTurn:
         return self.conversation.id
 
 
-async def write_back(turn: ChatTurn, *, loop: ConversationLoop) -> AsyncIterator[LoopEvent]:
+def prepare(
+    loop: ConversationLoop,
+    conversation: Conversation,
+    text: str,
+    metadata: Mapping[str, Any],
+    extras: TurnExtras | None,
+    infos: Mapping[str, TierInfo],
+) -> ChatTurn:
+    """Memory, the prompt (from the summary as it stands) and the routing context of a turn."""
+    hits = loop.memory.search(text, persona_id=loop.persona.id, k=loop.memory_k)
+    toolbox, persona_block, persona_tokens = loop.toolbox, loop.persona_block, loop.persona_tokens
+    if extras is not None:
+        toolbox = extras.toolbox(toolbox)
+        if extras.instructions:
+            persona_block = f"{persona_block}\n\n{extras.instructions}"
+            persona_tokens += estimate_tokens(extras.instructions)
+    user = Message.user(text)
+    parts = PromptParts(
+        persona_block=persona_block,
+        persona_tokens=persona_tokens,
+        summary=conversation.summary,
+        memories=tuple(hits),
+        history=conversation.turns[conversation.summarized_turns :],
+        current=(user,),
+    )
+    whole = parts.fit(None)
+    context = RoutingContext(
+        conversation_id=conversation.id,
+        turn_index=conversation.turn_count,
+        message=text,
+        history=conversation.history(),
+        prompt_tokens=whole.tokens,
+        tools_needed=len(toolbox) > 0,
+        tool_names=toolbox.names,
+        preferences=loop.persona.routing,
+        session_cost_usd=conversation.cost_usd,
+        tiers=infos,
+        persona_id=loop.persona.id,
+        constraints=loop.persona.identity.constraints,
+        metadata=metadata,
+    )
+    return ChatTurn(conversation, conversation.turn_count, toolbox, parts, whole, context, [user])
+
+
+async def write_back(turn: ChatTurn, *, loop: ConversationLoop) -> AsyncGenerator[LoopEvent, None]:
     """Commit the turn and remember it; then compact the history when the turn made it due."""
     conversation, tally = turn.conversation, turn.tally
     result = tally.last
@@ -67,10 +123,11 @@ async def write_back(turn: ChatTurn, *, loop: ConversationLoop) -> AsyncIterator
         )
     )
     if loop.compactor.due(conversation):
-        async for event in _compact(turn, loop):
-            yield event
+        async with aclosing(_compact(turn, loop)) as compacting:
+            async for event in compacting:
+                yield event
 
-async def _compact(turn: ChatTurn, loop: ConversationLoop) -> AsyncIterator[LoopEvent]:
+async def _compact(turn: ChatTurn, loop: ConversationLoop) -> AsyncGenerator[LoopEvent, None]:
     """Fold the oldest unsummarised turns into the summary; paid by this turn. A failure leaves
     the history as it is (the next turn tries again), never the answer."""
     conversation, compactor = turn.conversation, loop.compactor
@@ -78,7 +135,7 @@ async def _compact(turn: ChatTurn, loop: ConversationLoop) -> AsyncIterator[Loop
     system, messages = compactor.prompt(conversation.summary, turns)
     box = CallBox()
     try:
-        async for event in loop.engine.summarise(
+        summarising = loop.engine.summarise(
             id=turn.id,
             index=turn.index,
             tier=compactor.tier,
@@ -87,8 +144,10 @@ async def _compact(turn: ChatTurn, loop: ConversationLoop) -> AsyncIterator[Loop
             max_output_tokens=compactor.max_output_tokens,
             temperature=None,
             box=box,
-        ):
-            yield event
+        )
+        async with aclosing(summarising) as events:
+            async for event in events:
+                yield event
     except PersonaLabError as exc:
         logger.warning("compaction of conversation %s failed (%s); the history stays verbatim", turn.id, exc)
         return

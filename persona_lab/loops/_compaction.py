@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from persona_lab.core import Conversation, ConversationTurn, Message
+from persona_lab.core import Conversation, ConversationTurn, InvalidArgument, Message
 from persona_lab.loops._summary_text import bound_summary, cut
 
 __all__ = ["HistoryCompactor"]
@@ -41,7 +41,8 @@ class HistoryCompactor:
 
     def __post_init__(self) -> None:
         if not 0 < self.keep_recent < self.compact_after:
-            raise ValueError("need 0 < keep_recent < compact_after")
+            raise InvalidArgument(f"HistoryCompactor: need 0 < keep_recent < compact_after, got keep_recent="
+                                  f"{self.keep_recent}, compact_after={self.compact_after}")
 
     def due(self, conversation: Conversation) -> bool:
         return self.enabled and conversation.turn_count - conversation.summarized_turns > self.compact_after

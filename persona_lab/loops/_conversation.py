@@ -15,9 +15,11 @@ answer has streamed. The turn that caused it pays for it and logs it; its time g
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import replace
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, replace
 from typing import Any
 
 from persona_lab.core import (
@@ -31,7 +33,6 @@ from persona_lab.core import (
     PersonaLabError,
     Retrying,
     Router,
-    RoutingContext,
     RoutingDecision,
     Started,
     SystemClock,
@@ -42,11 +43,10 @@ from persona_lab.core import (
     estimate_tokens,
     turn_log_labels,
 )
-from persona_lab.loops._chat_turn import ChatTurn, write_back
+from persona_lab.loops._chat_turn import ChatTurn, prepare, write_back
 from persona_lab.loops._compaction import HistoryCompactor
 from persona_lab.loops._engine import TurnEngine, TurnIdentity, build_turn_log
 from persona_lab.loops._extras import TurnExtras
-from persona_lab.loops._prompt import PromptParts
 from persona_lab.loops._sinks import KeptTurnLogs, TurnLogSink, TurnResult
 from persona_lab.loops._tools import Toolbox, ToolOutcome
 from persona_lab.memory import MemoryStore, SqliteMemoryStore, seed_persona_memories
@@ -57,6 +57,20 @@ from persona_lab.tiers import ModelConfig, TierRegistry
 __all__ = ["ConversationLoop"]
 
 logger = logging.getLogger("persona_lab.loops")
+
+
+@dataclass(slots=True, kw_only=True)
+class _Record:
+    """What a turn's log needs beyond its tally: the text, its timing and routing, its labels."""
+
+    turn: ChatTurn
+    text: str
+    timestamp: str
+    started: float
+    metadata: Mapping[str, Any]
+    extras: TurnExtras | None
+    decision: RoutingDecision | None = None
+    answered: float = 0.0
 
 
 class ConversationLoop:
@@ -106,8 +120,8 @@ class ConversationLoop:
         self.memory_k = memory_k
         self.max_tool_rounds = max_tool_rounds
         self.engine = TurnEngine(tiers, self.router, self.clock)
-        self._persona_block = persona.system_prompt()
-        self._persona_tokens = estimate_tokens(self._persona_block)
+        self.persona_block = persona.system_prompt()
+        self.persona_tokens = estimate_tokens(self.persona_block)
 
     @property
     def turn_logs(self) -> list[TurnLog]:
@@ -138,8 +152,18 @@ class ConversationLoop:
         *,
         metadata: Mapping[str, Any] | None = None,
         extras: TurnExtras | None = None,
-    ) -> AsyncIterator[LoopEvent]:
+    ) -> AsyncGenerator[LoopEvent, None]:
         """Run one turn, streaming events; the last event is :class:`TurnDone`.
+
+        A consumer that may stop early closes the stream, so the model call's HTTP response is
+        released at once rather than at garbage collection::
+
+            async with contextlib.aclosing(loop.turn(conversation, text)) as events:
+                async for event in events:
+                    ...  # a break here closes the turn and its model call
+
+        A turn stopped that way, or cancelled (``task.cancel()``), writes its turn log with
+        ``error_type="Cancelled"`` and what was paid so far; nothing is committed.
 
         ``extras`` adds instructions, tools, a tier preference and labels to this turn only.
 
@@ -155,53 +179,84 @@ class ConversationLoop:
         timestamp = clock.now().isoformat()
         index = conversation.turn_count
         yield Started(id=conversation.id, index=index, scope="turn", text=text)
-        turn = self._prepare(conversation, index, text, metadata, extras, infos)
-        decision: RoutingDecision | None = None
+        turn = prepare(self, conversation, text, metadata, extras, infos)
+        record = _Record(turn=turn, text=text, timestamp=timestamp, started=started, metadata=metadata, extras=extras)
         error: PersonaLabError | None = None
         try:
-            decision = engine.route(turn.context)
+            record.decision = decision = engine.route(turn.context)
             if extras is not None:
-                decision = extras.decide(decision)
+                record.decision = decision = extras.decide(decision)
             tier, _, chosen = engine.resolve(decision, turn.tally, id=turn.id, index=index)
             yield chosen
-            async for event in self._answer(turn, tier, decision):
-                yield event
+            async with aclosing(self._answer(turn, tier, decision)) as answering:
+                async for event in answering:
+                    yield event
         except PersonaLabError as exc:
             error = exc
             turn.tally.last = None  # a failed turn has no answering tier
-        answered = clock.monotonic()
+        except (asyncio.CancelledError, GeneratorExit) as stop:
+            turn.tally.last = None
+            self._write(record, clock.monotonic(), stop=stop)
+            raise
+        record.answered = clock.monotonic()
         if error is None:
-            async for event in write_back(turn, loop=self):
-                yield event
-        turn_log = build_turn_log(
-            turn.tally,
-            TurnIdentity(
-                conversation_id=conversation.id,
-                turn_index=index,
-                timestamp=timestamp,
-                persona_id=self.persona.id,
-                router_name=engine.router_name,
-                user_text=text,
-                labels=turn_log_labels(metadata),
-            ),
-            decision=decision,
-            started=started,
-            latency_s=answered - started,
-            writeback_s=clock.monotonic() - answered,
-            prompt_tokens=turn.whole.tokens,
-            memory_hits=len(turn.parts.memories),
-            error=error,
-        )
-        if extras is not None and extras.labels is not None:
-            turn_log = replace(turn_log, labels={**turn_log.labels, **extras.labels()})
-        conversation.turn_logs.append(turn_log)
-        self.writer.write(turn_log)
+            try:
+                async with aclosing(write_back(turn, loop=self)) as writing:
+                    async for event in writing:
+                        yield event
+            except (asyncio.CancelledError, GeneratorExit):
+                self._write(record, record.answered)  # committed: its log is written, then the stop goes on
+                raise
+        turn_log = self._write(record, record.answered, error=error)
         if error is not None:
             yield ErrorOccurred(id=turn.id, index=index, error_type=type(error).__name__, message=str(error))
             yield TurnDone(id=turn.id, index=index, turn_log=turn_log, answer="")
             raise error
         answer = turn.tally.last.text if turn.tally.last is not None else ""
         yield TurnDone(id=turn.id, index=index, turn_log=turn_log, answer=answer)
+
+    def _write(
+        self,
+        record: _Record,
+        answered: float,
+        *,
+        error: PersonaLabError | None = None,
+        stop: BaseException | None = None,
+    ) -> TurnLog:
+        """Build the turn log, keep it with the conversation and write it.
+
+        A turn cancelled (``task.cancel()``) or abandoned by its consumer (``stop``) is logged with
+        what was paid so far (the interrupted call's tokens estimated) and ``error_type="Cancelled"``.
+        """
+        turn, clock = record.turn, self.clock
+        turn_log = build_turn_log(
+            turn.tally,
+            TurnIdentity(
+                conversation_id=turn.id,
+                turn_index=turn.index,
+                timestamp=record.timestamp,
+                persona_id=self.persona.id,
+                router_name=self.engine.router_name,
+                user_text=record.text,
+                labels=turn_log_labels(record.metadata),
+            ),
+            decision=record.decision,
+            started=record.started,
+            latency_s=answered - record.started,
+            writeback_s=clock.monotonic() - answered,
+            prompt_tokens=turn.whole.tokens,
+            memory_hits=len(turn.parts.memories),
+            error=error if stop is None else stop,
+        )
+        if stop is not None:
+            how = "the task was cancelled" if isinstance(stop, asyncio.CancelledError) else "its consumer stopped"
+            turn_log = replace(turn_log, error=f"cancelled: {how} before the turn finished", error_type="Cancelled")
+        extras = record.extras
+        if extras is not None and extras.labels is not None:
+            turn_log = replace(turn_log, labels={**turn_log.labels, **extras.labels()})
+        turn.conversation.turn_logs.append(turn_log)
+        self.writer.write(turn_log)
+        return turn_log
 
     def _check(self, conversation: Conversation) -> None:
         if conversation.persona_id != self.persona.id:
@@ -218,59 +273,16 @@ class ConversationLoop:
                 cap_usd=cap,
             )
 
-    def _prepare(
-        self,
-        conversation: Conversation,
-        index: int,
-        text: str,
-        metadata: Mapping[str, Any],
-        extras: TurnExtras | None,
-        infos: Any,
-    ) -> ChatTurn:
-        """Memory, the prompt (from the summary as it stands) and the routing context of a turn."""
-        hits = self.memory.search(text, persona_id=self.persona.id, k=self.memory_k)
-        toolbox, persona_block, persona_tokens = self.toolbox, self._persona_block, self._persona_tokens
-        if extras is not None:
-            toolbox = extras.toolbox(toolbox)
-            if extras.instructions:
-                persona_block = f"{persona_block}\n\n{extras.instructions}"
-                persona_tokens += estimate_tokens(extras.instructions)
-        user = Message.user(text)
-        parts = PromptParts(
-            persona_block=persona_block,
-            persona_tokens=persona_tokens,
-            summary=conversation.summary,
-            memories=tuple(hits),
-            history=conversation.turns[conversation.summarized_turns :],
-            current=(user,),
-        )
-        whole = parts.fit(None)
-        context = RoutingContext(
-            conversation_id=conversation.id,
-            turn_index=index,
-            message=text,
-            history=conversation.history(),
-            prompt_tokens=whole.tokens,
-            tools_needed=len(toolbox) > 0,
-            tool_names=toolbox.names,
-            preferences=self.persona.routing,
-            session_cost_usd=conversation.cost_usd,
-            tiers=infos,
-            persona_id=self.persona.id,
-            constraints=self.persona.identity.constraints,
-            metadata=metadata,
-        )
-        return ChatTurn(conversation, index, toolbox, parts, whole, context, [user])
-
-    async def _answer(self, turn: ChatTurn, tier: str, decision: RoutingDecision) -> AsyncIterator[LoopEvent]:
+    async def _answer(self, turn: ChatTurn, tier: str, decision: RoutingDecision) -> AsyncGenerator[LoopEvent, None]:
         """Generate with the tool sub-loop; an escalating router may send it up a tier."""
         error_cache: dict[tuple[str, str], ToolOutcome] = {}
         escalations = 0
         tally = turn.tally
         while True:
             base_messages = len(turn.messages)
-            async for event in self._tool_rounds(turn, tier, error_cache):
-                yield event
+            async with aclosing(self._tool_rounds(turn, tier, error_cache)) as rounds:
+                async for event in rounds:
+                    yield event
             result = tally.last
             assert result is not None
             review = getattr(self.router, "review", None)
@@ -302,7 +314,7 @@ class ConversationLoop:
 
     async def _tool_rounds(
         self, turn: ChatTurn, tier: str, error_cache: dict[tuple[str, str], ToolOutcome]
-    ) -> AsyncIterator[LoopEvent]:
+    ) -> AsyncGenerator[LoopEvent, None]:
         engine, tally, toolbox, cid, index = self.engine, turn.tally, turn.toolbox, turn.id, turn.index
         parts, whole = turn.parts, turn.whole
         for round_no in range(self.max_tool_rounds + 1):
@@ -323,8 +335,9 @@ class ConversationLoop:
                     temperature=config.temperature,
                 )
 
-            async for event in engine.call(id=cid, index=index, tier=tier, build=build, tally=tally):
-                yield event
+            async with aclosing(engine.call(id=cid, index=index, tier=tier, build=build, tally=tally)) as calling:
+                async for event in calling:
+                    yield event
             result = tally.last
             assert result is not None
             tier = result.tier

@@ -19,7 +19,8 @@ and when it ends. The engine does what they share, the same way for both:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -252,13 +253,14 @@ class TurnEngine:
         tally: TurnTally,
         box: CallBox | None = None,
         emit_text: bool = True,
-    ) -> AsyncIterator[LoopEvent]:
+    ) -> AsyncGenerator[LoopEvent, None]:
         """One model call with fallback, recorded in ``tally`` (failed attempts too, also when cut short)."""
         box = box if box is not None else CallBox()
         try:
-            async for event in self.caller.stream(id=id, index=index, tier=tier, build=build, box=box,
-                                                  emit_text=emit_text):
-                yield event
+            calling = self.caller.stream(id=id, index=index, tier=tier, build=build, box=box, emit_text=emit_text)
+            async with aclosing(calling) as events:  # a stopped turn closes the HTTP response at once
+                async for event in events:
+                    yield event
         except BaseException:
             tally.attempts.extend(box.failed_attempts)
             raise
@@ -276,7 +278,7 @@ class TurnEngine:
         max_output_tokens: int,
         temperature: float | None,
         box: CallBox,
-    ) -> AsyncIterator[LoopEvent]:
+    ) -> AsyncGenerator[LoopEvent, None]:
         """A compaction call on the configured tier nearest ``tier``; no text is streamed."""
 
         def build(cand_tier: str, config: ModelConfig) -> ChatRequest:
@@ -288,10 +290,12 @@ class TurnEngine:
                 temperature=config.temperature if temperature is None else temperature,
             )
 
-        async for event in self.caller.stream(
+        calling = self.caller.stream(
             id=id, index=index, tier=self.tiers.nearest(tier), build=build, box=box, emit_text=False
-        ):
-            yield event
+        )
+        async with aclosing(calling) as events:
+            async for event in events:
+                yield event
 
     @staticmethod
     def record_compaction(

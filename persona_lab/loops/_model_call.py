@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from persona_lab.core import (
@@ -17,6 +18,7 @@ from persona_lab.core import (
     AllTiersFailed,
     Attempt,
     ChatRequest,
+    Chunk,
     Clock,
     LoopEvent,
     PersonaLabError,
@@ -74,6 +76,34 @@ def _estimate_usage(request: ChatRequest, text: str, calls: tuple[ToolCall, ...]
     return Usage(input_tokens=prompt, output_tokens=output)
 
 
+_STOPPED = (
+    "cancelled (task.cancel()) during the call; tokens estimated from what had streamed",
+    "the consumer stopped iterating during the call; tokens estimated from what had streamed",
+)
+
+
+class _Closable:
+    """An async iterator with ``aclose`` (backends return async generators; others get a no-op)."""
+
+    def __init__(self, iterator: AsyncIterator[Chunk]):
+        self._iterator = iterator
+
+    def __aiter__(self) -> _Closable:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        return await self._iterator.__anext__()
+
+    async def aclose(self) -> None:
+        close = getattr(self._iterator, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _closable(iterator: AsyncIterator[Chunk]) -> _Closable:
+    return iterator if isinstance(iterator, _Closable) else _Closable(iterator)
+
+
 class ModelCaller:
     """Runs a request on the nearest working (tier, model), emitting text deltas and retries."""
 
@@ -91,7 +121,7 @@ class ModelCaller:
         box: CallBox,
         emit_text: bool = True,
         first_tier_only: bool = False,
-    ) -> AsyncIterator[LoopEvent]:
+    ) -> AsyncGenerator[LoopEvent, None]:
         candidates = self.registry.candidates(tier)
         if first_tier_only:
             candidates = [c for c in candidates if c[0] == candidates[0][0]] if candidates else []
@@ -106,17 +136,38 @@ class ModelCaller:
             first_text: float | None = None
             fold = StreamFold()
             try:
-                async for chunk in backend.stream(request):
-                    now = self.clock.monotonic()
-                    if first_chunk is None and not chunk.final:
-                        first_chunk = now
-                    fold.add(chunk)
-                    if chunk.delta:
-                        if first_text is None:
-                            first_text = now
-                        if emit_text:
-                            yield TextDelta(id=id, index=index, text=chunk.delta)
-            except asyncio.CancelledError:
+                # aclosing: a consumer that stops (aclose, break in ``async with aclosing(...)``) or a
+                # cancelled task closes the backend's stream, and with it the HTTP response, at once
+                async with aclosing(_closable(backend.stream(request))) as chunks:
+                    async for chunk in chunks:
+                        now = self.clock.monotonic()
+                        if first_chunk is None and not chunk.final:
+                            first_chunk = now
+                        fold.add(chunk)
+                        if chunk.delta:
+                            if first_text is None:
+                                first_text = now
+                            if emit_text:
+                                yield TextDelta(id=id, index=index, text=chunk.delta)
+            except (asyncio.CancelledError, GeneratorExit) as stop:
+                # the turn was cancelled (task.cancel()) or its consumer stopped mid-call: the
+                # attempt may have been billed for what it streamed, so it is recorded
+                partial = _estimate_usage(request, fold.text, fold.tool_calls(id_prefix=f"call_{index}"))
+                cost = self.registry.prices.cost(config, partial, duration_s=self.clock.monotonic() - started)
+                box.failed_attempts.append(
+                    Attempt(
+                        tier=cand_tier,
+                        provider=config.provider,
+                        model=config.model,
+                        outcome="failed",
+                        input_tokens=partial.input_tokens,
+                        output_tokens=partial.output_tokens,
+                        cost_usd=cost.usd,
+                        latency_s=self.clock.monotonic() - started,
+                        error=_STOPPED[type(stop) is GeneratorExit],
+                        error_type="Cancelled",
+                    )
+                )
                 raise
             except Exception as exc:
                 error = (

@@ -18,7 +18,7 @@ from typing import Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from persona_lab.core import ToolCall, ToolSpec
+from persona_lab.core import InvalidArgument, ToolCall, ToolSpec
 
 __all__ = ["Tool", "ToolOutcome", "Toolbox", "tool"]
 
@@ -139,7 +139,8 @@ def tool(
         fields: dict[str, Any] = {}
         for param in inspect.signature(func).parameters.values():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                raise TypeError(f"tool {func.__name__}: *args and **kwargs cannot be described to a model")
+                raise InvalidArgument(f"tool {func.__name__}: *args and **kwargs cannot be described to a model; "
+                                      "give every argument a name")
             annotation = hints.get(param.name, str)
             default = ... if param.default is inspect.Parameter.empty else param.default
             fields[param.name] = (annotation, Field(default, description=arg_docs.get(param.name)))

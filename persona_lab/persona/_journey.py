@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from persona_lab.core import UnknownName
+
 __all__ = ["FIELD_TYPES", "Journey", "JourneyField", "JourneyStep", "check_field_value"]
 
 FIELD_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "date", "email", "choice")
@@ -163,7 +165,7 @@ class Journey(_Frozen):
         for s in self.steps:
             if s.name == name:
                 return s
-        raise KeyError(f"journey {self.name!r} has no step {name!r}; steps: {', '.join(self.step_names)}")
+        raise UnknownName("step", name, self.step_names, hint=f" (journey {self.name!r})")
 
     @property
     def step_names(self) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import re
 
+from persona_lab.core import InvalidArgument
+
 __all__ = ["ANSWER_KINDS", "final_answer", "normalize_answer"]
 
 ANSWER_KINDS = ("auto", "number", "letter", "json", "text")
@@ -82,7 +84,7 @@ def final_answer(text: str, kind: str = "auto") -> str | None:
     fallback), ``auto`` (explicit forms, then the last number).
     """
     if kind not in ANSWER_KINDS:
-        raise ValueError(f"final_answer: kind must be one of {', '.join(ANSWER_KINDS)}, got {kind!r}")
+        raise InvalidArgument(f"final_answer: kind must be one of {', '.join(ANSWER_KINDS)}, got {kind!r}")
     if not text or not text.strip():
         return None
     candidate = _json_answer(text)

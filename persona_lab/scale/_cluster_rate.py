@@ -15,6 +15,8 @@ import asyncio
 import time
 from typing import Any
 
+from persona_lab.core import InvalidArgument
+
 __all__ = ["ClusterRateLimiter", "reserve_slot"]
 
 _EXTENSION = "persona_lab_rate_limits"
@@ -37,7 +39,7 @@ class ClusterRateLimiter:
 
     def __init__(self, provider: str, per_second: float, *, run: str, client: Any) -> None:
         if per_second <= 0:
-            raise ValueError(f"a rate limit must be positive, got {provider}={per_second}")
+            raise InvalidArgument(f"a rate limit must be positive, got {provider}={per_second}")
         self.provider = provider
         self.interval = 1.0 / per_second
         self.key = f"{run}:{provider}"

@@ -53,8 +53,10 @@ class DistributedLiveResult:
     elapsed_s: float
 
 
-def connect_cluster(scheduler: str | None = None, *, workers: int = 2, timeout_s: float = 5.0) -> tuple[Any, Any]:
-    """A ``distributed.Client`` on ``scheduler`` (an address) or on a new ``LocalCluster`` of ``workers``.
+def connect_cluster(scheduler: str | None = None, *, workers: int = 2, threads: int = 1,
+                    timeout_s: float = 5.0) -> tuple[Any, Any]:
+    """A ``distributed.Client`` on ``scheduler`` (an address) or on a new ``LocalCluster`` of ``workers``
+    processes with ``threads`` threads each.
 
     Returns ``(client, cluster)``; ``cluster`` is ``None`` for a remote scheduler. A scheduler
     that does not answer within ``timeout_s`` raises :class:`ClusterUnavailable`.
@@ -67,7 +69,7 @@ def connect_cluster(scheduler: str | None = None, *, workers: int = 2, timeout_s
         if workers < 1:
             raise ClusterUnavailable(f"a local cluster needs at least one worker, got {workers}")
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=None)
         return Client(cluster), cluster  # type: ignore[no-untyped-call]
     try:
         client = Client(scheduler, timeout=f"{timeout_s}s")  # type: ignore[no-untyped-call]
@@ -167,6 +169,7 @@ def run_live_distributed(
     route_first_turn_only: bool = False,
     on_partition: Callable[[int], Any] | None = None,
     connect_timeout_s: float = 5.0,
+    timeout_s: float | None = None,
 ) -> DistributedLiveResult:
     """Run ``benchmark`` live on a Dask cluster; resume from ``run_dir`` if it holds earlier turns.
 
@@ -174,7 +177,9 @@ def run_live_distributed(
     processes is started and stopped). ``tiers`` builds each worker's tiers (a picklable callable;
     default: ``TierRegistry.from_env`` in the worker's environment). ``concurrency`` items run at once on each worker;
     ``rate_limits`` (provider → requests per second) hold across the whole cluster.
-    ``on_partition(n_items)`` is called as each partition finishes (progress bars).
+    ``on_partition(n_items)`` is called as each partition finishes (progress bars). With
+    ``timeout_s``, a run not finished by then raises ``TimeoutError`` (the turns written so far
+    stay in ``run_dir``; run again to resume).
     """
     started = time.perf_counter()
     tiers = tiers or functools.partial(TierRegistry.from_env, local_default=False)
@@ -200,7 +205,7 @@ def run_live_distributed(
         totals: dict[str, Any] = {"written": 0, "skipped": 0, "failures": [], "ungraded": 0, "judge_cost_usd": 0.0}
         from distributed import as_completed
 
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        for future in as_completed(futures, timeout=timeout_s):  # type: ignore[no-untyped-call]
             part = future.result()
             for key in ("written", "skipped", "ungraded", "judge_cost_usd"):
                 totals[key] += part[key]

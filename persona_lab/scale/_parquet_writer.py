@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from persona_lab.core import TurnLog
+from persona_lab.core import InvalidArgument, TurnLog
 from persona_lab.logs import turn_logs_to_frame
 from persona_lab.scale._schema import arrow_schema
 
@@ -97,7 +97,7 @@ class ParquetTurnLogWriter:
 
     def __init__(self, root: str | Path, *, batch_size: int = 10_000):
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise InvalidArgument(f"batch_size must be at least 1, got {batch_size}")
         self.root = Path(root)
         self.batch_size = batch_size
         self.committed = 0

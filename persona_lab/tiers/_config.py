@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from persona_lab.core import ConfigError
+from persona_lab.core import ConfigError, InvalidArgument
 
 if TYPE_CHECKING:
     from persona_lab.core import Backend
@@ -100,12 +100,12 @@ class ModelConfig:
             value = getattr(self, name)
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not number or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{self.ref}: {name} must be a positive number of seconds, got {value!r}")
+                raise InvalidArgument(f"{self.ref}: {name} must be a positive number of seconds, got {value!r}")
         retries = self.max_retries
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"{self.ref}: max_retries must be a whole number, 0 or more, got {retries!r}")
+            raise InvalidArgument(f"{self.ref}: max_retries must be a whole number, 0 or more, got {retries!r}")
         if self.context_window <= self.max_output_tokens:
-            raise ValueError(
+            raise InvalidArgument(
                 f"{self.provider}/{self.model}: context_window ({self.context_window}) must exceed "
                 f"max_output_tokens ({self.max_output_tokens})"
             )
@@ -140,7 +140,7 @@ class TierConfig:
 
     def __post_init__(self) -> None:
         if not self.models:
-            raise ValueError("a TierConfig needs at least one model")
+            raise InvalidArgument("a TierConfig needs at least one model: pass models=[ModelConfig(...), ...]")
 
     @classmethod
     def of(cls, *models: ModelConfig) -> TierConfig:

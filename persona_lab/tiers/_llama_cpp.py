@@ -27,6 +27,7 @@ from persona_lab.core import (
     ChatRequest,
     Chunk,
     ConfigError,
+    InvalidArgument,
     PersonaLabError,
     ProviderError,
     StreamInterrupted,
@@ -146,7 +147,7 @@ def _resolve_tool_choice(tools: Sequence[Mapping[str, Any]] | None, choice: Any)
         return choice
     if len(tools) != 1:
         names = ", ".join(str(t["function"]["name"]) for t in tools)
-        raise ValueError(
+        raise InvalidArgument(
             f"tool_choice='required' with several tools ({names}) is not supported by this chat "
             "format; name the tool to force it"
         )

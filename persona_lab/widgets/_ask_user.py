@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+import warnings
+from collections.abc import Callable
 
 import ipywidgets as w
 
@@ -32,13 +32,15 @@ class AskUserPanel(w.VBox):  # type: ignore[misc]
         self.options_box = w.HBox()
         self.free_text = w.Text(
             placeholder="…or type your own answer (Enter)",
-            continuous_update=False,
+            continuous_update=True,
             layout=w.Layout(flex="1 1 auto", width="auto"),
         )
         self.free_text.add_class("plab-ask-text")
         self.answer_button = w.Button(description="Answer", icon="reply")
         self.answer_button.add_class("plab-ask-answer")
-        self.free_text.observe(self._on_text, names="value")
+        with warnings.catch_warnings():  # Enter only: a value observer would also fire when the box loses focus
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.free_text.on_submit(self._on_submit)
         self.answer_button.on_click(lambda _b: self.answer(self.free_text.value))
         super().__init__(
             children=(self.prompt, self.options_box, w.HBox((self.free_text, self.answer_button))),
@@ -91,9 +93,9 @@ class AskUserPanel(w.VBox):  # type: ignore[misc]
             self._set_enabled(True)
         return taken
 
-    def _on_text(self, change: Mapping[str, Any]) -> None:
-        if change["new"]:
-            self.answer(change["new"])
+    def _on_submit(self, _text: object) -> None:
+        if self.free_text.value.strip():
+            self.answer(self.free_text.value)
 
     def _set_enabled(self, enabled: bool) -> None:
         for button in (*self.option_buttons, self.answer_button):

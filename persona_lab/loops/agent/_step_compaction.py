@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from persona_lab.core import Message
+from persona_lab.core import InvalidArgument, Message
 from persona_lab.loops._summary_text import bound_summary, cut
 
 __all__ = ["StepCompactor"]
@@ -37,9 +37,11 @@ class StepCompactor:
 
     def __post_init__(self) -> None:
         if not 0 < self.keep_recent < self.threshold <= 1:
-            raise ValueError("need 0 < keep_recent < threshold <= 1")
+            raise InvalidArgument(f"need 0 < keep_recent < threshold <= 1, got keep_recent={self.keep_recent}, "
+                                  f"threshold={self.threshold}")
         if self.min_keep_steps < 1:
-            raise ValueError("min_keep_steps must be at least 1 (the latest step stays verbatim)")
+            raise InvalidArgument(f"min_keep_steps must be at least 1 (the latest step stays verbatim), "
+                                  f"got {self.min_keep_steps}")
 
     def due(self, prompt_tokens: int, budget: int) -> bool:
         return prompt_tokens > self.threshold * budget

@@ -8,7 +8,7 @@ interrupted part-way is billed by estimate.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from persona_lab.core import (
@@ -156,8 +156,16 @@ def _note_interruption(draft: StepDraft) -> None:
 
 def _bill_cut_generation(draft: StepDraft, now: float, prices: PriceBook) -> None:
     """The provider bills what it generated before the cancel: estimate it as a failed, paid attempt."""
+    if draft.result is not None:
+        return
+    attempts = draft.tally.attempts
+    cut = [i for i, a in enumerate(attempts) if a.error_type == "Cancelled"]
+    if cut:  # the model call estimated the cut attempt itself (answer text and tool-call arguments)
+        for i in cut:
+            attempts[i] = replace(attempts[i], error="cancelled during generation", error_type="RunCancelled")
+        return
     config, request = draft.config, draft.request
-    if draft.result is not None or config is None or request is None:
+    if config is None or request is None:
         return
     usage = Usage(
         input_tokens=estimate_tokens(request.system) + sum(m.tokens for m in request.messages),

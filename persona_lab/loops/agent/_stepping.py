@@ -9,6 +9,7 @@ cancelled.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from persona_lab.loops.agent._cancel import CancelToken
 from persona_lab.loops.agent._interrupt import Interrupted, pump
 from persona_lab.loops.agent._run_events import EventSink
 from persona_lab.loops.agent._run_state import RunState
-from persona_lab.loops.agent._step_record import StepDraft, StepLabels, close_step
+from persona_lab.loops.agent._step_record import StepDraft, StepLabels, StepRecords, close_step
 from persona_lab.tiers import ModelConfig
 
 if TYPE_CHECKING:
@@ -70,6 +71,12 @@ async def run_step(
     except Interrupted:
         draft.interrupted = True
         await _finish(loop, state, draft, sink)
+        raise
+    except asyncio.CancelledError:
+        # task.cancel() (not the run's CancelToken): the step's turn log still records what was
+        # paid, marked cancelled; no events (the task is going away)
+        draft.interrupted = True
+        _close(loop, state, draft)
         raise
     except Exception as exc:
         draft.error = exc
@@ -157,6 +164,12 @@ async def _compact(io: StepIO, budget: int) -> None:
 
 async def _finish(loop: AgenticLoop, state: RunState, draft: StepDraft, sink: EventSink) -> None:
     """Close the step: its record, its turn log (written), and :class:`TurnDone`."""
+    records = _close(loop, state, draft)
+    await sink.emit(TurnDone(id=state.id, index=draft.index, turn_log=records.turn_log, answer=draft.output))
+
+
+def _close(loop: AgenticLoop, state: RunState, draft: StepDraft) -> StepRecords:
+    """The step's record and turn log, added to the run and written."""
     labels = StepLabels(
         run_id=state.id,
         task=state.task,
@@ -168,4 +181,4 @@ async def _finish(loop: AgenticLoop, state: RunState, draft: StepDraft, sink: Ev
     state.add_step(records.step, records.turn_log, records.known_cost_usd, records.cost_known)
     if loop.writer is not None:
         loop.writer.write(records.turn_log)
-    await sink.emit(TurnDone(id=state.id, index=draft.index, turn_log=records.turn_log, answer=draft.output))
+    return records
