@@ -42,7 +42,7 @@ from persona_lab.bench._runner import ItemFailure, replay_items
 from persona_lab.bench._suites import load_suites
 from persona_lab.bench._tier_mapping import TierSpec, resolve_tiers
 from persona_lab.bench._units import UnitTable
-from persona_lab.core import BenchmarkFormatError, Router, TurnLog, router_name
+from persona_lab.core import BenchmarkFormatError, InvalidArgument, Router, TurnLog, router_name
 from persona_lab.persona import Persona
 from persona_lab.routers import FixedRouter
 from persona_lab.tiers import Price
@@ -435,7 +435,7 @@ def compare(
     folds, cv, seed, limit = options.folds, options.cv, options.seed, options.limit
     sets = [resolve_tiers(s, tiers) for s in load_suites(suites)]
     if options.seeds < 1:
-        raise ValueError(f"seeds must be at least 1, got {options.seeds}")
+        raise InvalidArgument(f"seeds must be at least 1, got {options.seeds}")
     unknown = sorted(set(prices or {}) - {m for s in sets for m in s.models})
     if unknown:
         raise BenchmarkFormatError(f"price override for unknown model {unknown[0]!r}; the suites record: "

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from persona_lab.core import InvalidArgument
 from persona_lab.metrics._frontier import aiq, nondecreasing_hull
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def tier_matrices(quality: ArrayLike, cost: ArrayLike) -> tuple[NDArray[np.float
     q = np.asarray(quality, dtype=float)
     c = np.asarray(cost, dtype=float)
     if q.ndim != 2 or q.shape != c.shape or q.shape[0] == 0 or q.shape[1] < 2:
-        raise ValueError("quality and cost must be (units, tiers ≥ 2) arrays of one shape, "
+        raise InvalidArgument("quality and cost must be (units, tiers ≥ 2) arrays of one shape, "
                          f"got {q.shape} and {c.shape}")
     return q, np.nan_to_num(c)
 
