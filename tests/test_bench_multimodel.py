@@ -33,7 +33,17 @@ from persona_lab.bench import (
 )
 from tests.bench_helpers import write_routellm_layout
 
-SHARED = Path(os.environ.get("PERSONA_LAB_SHARED_DATA", "/work/shared/data"))
+
+def _shared_data() -> Path:
+    """The shared data folder: $PERSONA_LAB_SHARED_DATA, else ../shared/data beside the checkout (CI's layout),
+    else /work/shared/data (the team machine, also seen from worktrees)."""
+    if "PERSONA_LAB_SHARED_DATA" in os.environ:
+        return Path(os.environ["PERSONA_LAB_SHARED_DATA"])
+    beside = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return beside if beside.is_dir() else Path("/work/shared/data")
+
+
+SHARED = _shared_data()
 
 
 def _zeroeval_row(n: int, question: str, reference: str, output: str) -> dict[str, Any]:
