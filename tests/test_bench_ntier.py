@@ -169,7 +169,7 @@ def test_three_tier_summary_has_every_baseline_and_the_new_measures(three_tier_c
     assert knn["evaluation"] == "3-fold CV × 3 seeds" and knn["n_seeds"] == 3
     assert knn["gap_closed"] > 0.5 and knn["aiq"] > knn["zero_router_aiq"]  # the text gives the difficulty away
     assert knn["cost_to_match_frontier"] < 0.6 and knn["quality_at_mid_cost"] > loop.loc["always-mid", "quality"]
-    assert knn["aiq_seed_sd"] >= 0 and knn["aiq_lo"] <= knn["aiq_first_seed"] <= knn["aiq_hi"]
+    assert knn["aiq_seed_sd"] >= 0 and knn["aiq_lo"] <= knn["aiq"] <= knn["aiq_hi"]
     sweep = summary[(summary["router"] == "knn") & (summary["point"] == "sweep")]
     assert len(sweep) >= 5 and sweep["share_mid"].max() > 0.2  # the λ sweep uses the middle tier
     assert {"small", "mid", "frontier"} <= {t for t in ("small", "mid", "frontier") if knn[f"share_{t}"] > 0.1}

@@ -42,7 +42,8 @@ from persona_lab.routers import lambda_grid, utility_choice
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["NTierRun", "analyze_suite_ntier", "seed_spread", "sweep_measures", "two_tier_seed_metrics"]
+__all__ = ["NTierRun", "analyze_suite_ntier", "seed_mean_interval", "seed_spread", "sweep_measures",
+           "two_tier_seed_metrics", "two_tier_sweep_samples"]
 
 
 @dataclass
@@ -88,13 +89,19 @@ class _Frame:
         return ([float(self.single_cost[lo]), float(self.single_cost[hi])],
                 [float(self.single_quality[lo]), float(self.single_quality[hi])])
 
+    def area(self, costs: Sequence[float], quals: Sequence[float]) -> float:
+        """AIQ of the points closed with the cheapest and the dearest single tier (as :meth:`measures`)."""
+        end_c, end_q = self.ends()
+        return aiq(np.asarray([*costs, *end_c], dtype=float), np.asarray([*quals, *end_q], dtype=float),
+                   cost_range=self.cost_range)
+
     def measures(self, costs: Sequence[float], quals: Sequence[float]) -> dict[str, float]:
         """AIQ, gap closed, cost to match always-frontier (share of its cost), quality at always-mid cost."""
         end_c, end_q = self.ends()
         c = np.asarray([*costs, *end_c], dtype=float)
         q = np.asarray([*quals, *end_q], dtype=float)
         top = int(np.argmax(self.single_cost))
-        value = aiq(c, q, cost_range=self.cost_range)
+        value = self.area(costs, quals)
         match = hull_cost_for_quality(c, q, float(self.single_quality[top]))
         mid = int(np.argsort(self.single_cost)[len(self.single_cost) // 2])
         return {
@@ -144,6 +151,18 @@ def _seed_measures(frame: _Frame, run: NTierRun) -> list[dict[str, float]]:
     return out
 
 
+def _sweep_samples(frame: _Frame, frames_b: list[_Frame], weights: NDArray[np.float64],
+                   predicted: NDArray[np.float64], rel_cost: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+    """One seed's λ-sweep AIQ and gap closed under each resample (``frames_b[b]`` built with ``weights[b]``)."""
+    rows = np.arange(frame.quality.shape[0])
+    _, choices = _sweep_points(frame, predicted, rel_cost)
+    quals = weights @ frame.quality[rows[None, :], choices].T / weights.sum(axis=1)[:, None]
+    costs = weights @ frame.cost[rows[None, :], choices].T
+    areas = np.array([fb.area(c.tolist(), q.tolist()) for fb, c, q in zip(frames_b, costs, quals, strict=True)])
+    gaps = np.array([gap_closed(a, fb.zero_aiq, fb.oracle_aiq) for a, fb in zip(areas, frames_b, strict=True)])
+    return {"aiq": areas, "gap_closed": gaps}
+
+
 def _spread(row: dict[str, Any], per_seed: list[dict[str, float]]) -> None:
     if not per_seed:
         return
@@ -153,6 +172,8 @@ def _spread(row: dict[str, Any], per_seed: list[dict[str, float]]) -> None:
         finite = values[np.isfinite(values)]
         row[f"{name}_seed_mean"] = float(finite.mean()) if finite.size else float("nan")
         row[f"{name}_seed_sd"] = float(finite.std(ddof=1)) if finite.size > 1 else float("nan")
+        row[f"{name}_seed_min"] = float(finite.min()) if finite.size else float("nan")
+        row[f"{name}_seed_max"] = float(finite.max()) if finite.size else float("nan")
 
 
 def analyze_suite_ntier(units: UnitTable, runs: list[NTierRun], *, tier_cost: dict[str, NDArray[np.float64]],
@@ -224,18 +245,20 @@ def analyze_suite_ntier(units: UnitTable, runs: list[NTierRun], *, tier_cost: di
             b_cost = weights @ np.nan_to_num(run.cost)
             top_share = np.array([x == tiers[top] for x in run.tier], dtype=float)
             b_share = (weights @ np.where(valid, top_share, 0.0)) / wsum
-            b_aiq, b_gap = [], []
-            for b, fb in enumerate(frames_b):
-                if choices is not None:
-                    qs = (weights[b] @ frame.quality[rows_idx[None, :], choices].T) / weights[b].sum()
-                    cs = weights[b] @ frame.cost[rows_idx[None, :], choices].T
-                    m = fb.measures([*cs.tolist(), b_cost[b]], [*qs.tolist(), b_quality[b]])
-                else:
-                    m = fb.measures([b_cost[b]], [b_quality[b]])
-                b_aiq.append(m["aiq"])
-                b_gap.append(m["gap_closed"])
-            for name, samples in (("quality", b_quality), ("cost", b_cost), ("strong_share", b_share),
-                                  ("aiq", b_aiq), ("gap_closed", b_gap)):
+            if item.predicted:  # the CI of the seed mean: per resample, every seed's sweep on it, averaged
+                per_seed_b = [_sweep_samples(frame, frames_b, weights, p, c)
+                              for p, c in zip(item.predicted, item.rel_cost, strict=True)]
+                for name in ("aiq", "gap_closed"):
+                    row[f"{name}_first_seed_lo"], row[f"{name}_first_seed_hi"] = percentile_interval(
+                        per_seed_b[0][name], level)
+                    row[f"{name}_lo"], row[f"{name}_hi"] = seed_mean_interval([x[name] for x in per_seed_b], level)
+            else:
+                b_aiq = np.array([fb.area([b_cost[b]], [b_quality[b]]) for b, fb in enumerate(frames_b)])
+                b_gap = np.array([gap_closed(a, fb.zero_aiq, fb.oracle_aiq) for a, fb in zip(b_aiq, frames_b,
+                                                                                              strict=True)])
+                for name, samples in (("aiq", b_aiq), ("gap_closed", b_gap)):
+                    row[f"{name}_lo"], row[f"{name}_hi"] = percentile_interval(samples, level)
+            for name, samples in (("quality", b_quality), ("cost", b_cost), ("strong_share", b_share)):
                 row[f"{name}_lo"], row[f"{name}_hi"] = percentile_interval(np.asarray(samples, dtype=float), level)
         summary.append(row)
 
@@ -286,23 +309,64 @@ def two_tier_seed_metrics(units: UnitTable, scores: NDArray[np.float64], *, weak
                           strong_cost: NDArray[np.float64], sweep_points: int = 10,
                           first_turn_only: bool = False) -> dict[str, float]:
     """APGR and AIQ of one seed's out-of-fold threshold sweep (as the two-tier summary computes them)."""
+    out = two_tier_sweep_samples(units, scores, np.ones((1, len(units))), weak_cost=weak_cost,
+                                 strong_cost=strong_cost, sweep_points=sweep_points, first_turn_only=first_turn_only)
+    return {name: float(values[0]) for name, values in out.items()}
+
+
+def two_tier_sweep_samples(units: UnitTable, scores: NDArray[np.float64], weights: NDArray[np.float64], *,
+                           weak_cost: NDArray[np.float64], strong_cost: NDArray[np.float64], sweep_points: int = 10,
+                           first_turn_only: bool = False) -> dict[str, NDArray[np.float64]]:
+    """APGR and AIQ of one seed's threshold sweep under each row of unit ``weights`` (resamples × units).
+
+    The thresholds and decisions are the sweep's on all units; a resample re-weights the units
+    (all-ones weights give the point estimate). Returns ``{"apgr": (rows,), "aiq": (rows,)}``.
+    """
     w, s = units.weak, units.strong
     wc, sc = np.nan_to_num(weak_cost), np.nan_to_num(strong_cost)
     basis = scores[units.first_turn_rows()] if first_turn_only else scores
     thresholds = quantile_thresholds(basis[units.turn == 0] if first_turn_only else basis, sweep_points)
     decisions = threshold_decisions(basis, thresholds)
-    quals = np.where(decisions, s[None, :], w[None, :]).mean(axis=1)
-    costs = np.where(decisions, sc[None, :], wc[None, :]).sum(axis=1)
-    r_w, r_s = float(w.mean()), float(s.mean())
-    c_w, c_s = float(wc.sum()), float(sc.sum())
-    pgrs = np.atleast_1d(pgr(quals, r_w, r_s))
-    return {"apgr": apgr(decisions.mean(axis=1), pgrs),
-            "aiq": aiq([*costs.tolist(), c_w, c_s], [*quals.tolist(), r_w, r_s],
-                       cost_range=(min(c_w, c_s), max(c_w, c_s)))}
+    wsum = weights.sum(axis=1)
+    b_w, b_s = weights @ w / wsum, weights @ s / wsum
+    b_cw, b_cs = weights @ wc, weights @ sc
+    shares = weights @ decisions.T.astype(float) / wsum[:, None]
+    quals = weights @ np.where(decisions, s[None, :], w[None, :]).T / wsum[:, None]
+    costs = weights @ np.where(decisions, sc[None, :], wc[None, :]).T
+    gap = b_s - b_w
+    with np.errstate(invalid="ignore", divide="ignore"):  # no gap: NaN PGRs, as metrics.pgr gives
+        pgrs = np.where((gap == 0)[:, None], np.nan, (quals - b_w[:, None]) / gap[:, None])
+    apgrs = _apgr_rows(shares, pgrs)
+    aiqs = np.array([aiq([*costs[b].tolist(), b_cw[b], b_cs[b]], [*quals[b].tolist(), b_w[b], b_s[b]],
+                         cost_range=(min(b_cw[b], b_cs[b]), max(b_cw[b], b_cs[b]))) for b in range(len(weights))])
+    return {"apgr": apgrs, "aiq": aiqs}
+
+
+def _apgr_rows(shares: NDArray[np.float64], pgrs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`persona_lab.metrics.apgr` of each row at once (rows with a NaN PGR fall back to it)."""
+    ones, zeros = np.ones((len(shares), 1)), np.zeros((len(shares), 1))
+    s = np.hstack([shares, zeros, ones])  # closed with (0, 0) and (1, 1); a duplicate share adds no area
+    p = np.hstack([pgrs, zeros, ones])
+    order = np.lexsort((p, s), axis=-1)
+    s, p = np.take_along_axis(s, order, axis=1), np.take_along_axis(p, order, axis=1)
+    with np.errstate(invalid="ignore"):
+        out = np.sum((s[:, 1:] - s[:, :-1]) * (p[:, 1:] + p[:, :-1]) / 2.0, axis=1)
+    for row in np.flatnonzero(~np.isfinite(out)):
+        out[row] = apgr(shares[row], pgrs[row])
+    return np.asarray(out, dtype=np.float64)
+
+
+def seed_mean_interval(samples: Sequence[NDArray[np.float64]], level: float) -> tuple[float, float]:
+    """Percentile interval of the seed-averaged metric: per resample, the mean over seeds (NaN seeds left out)."""
+    stacked = np.vstack(samples)
+    finite = np.isfinite(stacked)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, stacked, 0.0).sum(axis=0) / finite.sum(axis=0)
+    return percentile_interval(mean, level)
 
 
 def seed_spread(row: dict[str, Any], per_seed: list[dict[str, float]]) -> None:
-    """Add ``<name>_seed_mean``/``_seed_sd`` and ``n_seeds`` to a summary row."""
+    """Add ``<name>_seed_mean``/``_seed_sd``/``_seed_min``/``_seed_max`` and ``n_seeds`` to a summary row."""
     _spread(row, per_seed)
 
 

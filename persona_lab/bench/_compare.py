@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from persona_lab.bench._analysis import RouterRun, SuiteAnalysis, analyze_suite
-from persona_lab.bench._analysis_ntier import NTierRun, analyze_suite_ntier, seed_spread, two_tier_seed_metrics
+from persona_lab.bench._analysis_ntier import (
+    NTierRun,
+    analyze_suite_ntier,
+    seed_mean_interval,
+    seed_spread,
+    two_tier_seed_metrics,
+    two_tier_sweep_samples,
+)
 from persona_lab.bench._format import BenchmarkSet
 from persona_lab.bench._learning import (
     BatchedThresholdRouter,
@@ -43,6 +50,7 @@ from persona_lab.bench._suites import load_suites
 from persona_lab.bench._tier_mapping import TierSpec, resolve_tiers
 from persona_lab.bench._units import UnitTable
 from persona_lab.core import BenchmarkFormatError, InvalidArgument, Router, TurnLog, router_name
+from persona_lab.metrics import bootstrap_weights
 from persona_lab.persona import Persona
 from persona_lab.routers import FixedRouter
 from persona_lab.tiers import Price
@@ -544,19 +552,29 @@ def _analyze(suite: _Suite, mine: list[_JobResult], options: CompareOptions) -> 
     analysis = analyze_suite(units, runs, weak_cost=weak_cost, strong_cost=strong_cost,
                              n_boot=options.n_boot, seed=options.seed, level=options.level,
                              sweep_points=options.sweep_points, first_turn_only=options.route_first_turn_only)
+    weights = (bootstrap_weights(units.n_items, options.n_boot, seed=options.seed)[:, units.item_index]
+               if options.n_boot > 0 else None)
     for r in mine:  # repeated CV: the sweep's APGR and AIQ per seed; the headline quotes their mean
         if r.scores is None or not r.seed_runs:
             continue
-        per_seed = [two_tier_seed_metrics(units, x, weak_cost=weak_cost, strong_cost=strong_cost,
-                                          sweep_points=options.sweep_points,
-                                          first_turn_only=options.route_first_turn_only)
-                    for x in [r.scores, *(s.scores for s in r.seed_runs if s.scores is not None)]
-                    if not np.all(np.isnan(x))]
+        seed_scores = [x for x in [r.scores, *(s.scores for s in r.seed_runs if s.scores is not None)]
+                       if not np.all(np.isnan(x))]
+        sweep: dict[str, Any] = {"weak_cost": weak_cost, "strong_cost": strong_cost,
+                                 "sweep_points": options.sweep_points,
+                                 "first_turn_only": options.route_first_turn_only}
+        per_seed = [two_tier_seed_metrics(units, x, **sweep) for x in seed_scores]
+        # the CI of the seed mean: per resample of items, every seed's metric on it, averaged over seeds
+        samples = ([two_tier_sweep_samples(units, x, weights, **sweep) for x in seed_scores]
+                   if weights is not None else [])
         for row in analysis.summary:
             if row["router"] == r.label and row["point"] == "loop":
                 seed_spread(row, per_seed)
                 row["apgr_first_seed"], row["aiq_first_seed"] = row.get("apgr"), row.get("aiq")
                 row["apgr"], row["aiq"] = row.get("apgr_seed_mean"), row.get("aiq_seed_mean")
+                for name in ("apgr", "aiq") if samples else ():
+                    first = (row.get(f"{name}_lo"), row.get(f"{name}_hi"))
+                    row[f"{name}_first_seed_lo"], row[f"{name}_first_seed_hi"] = first
+                    row[f"{name}_lo"], row[f"{name}_hi"] = seed_mean_interval([x[name] for x in samples], options.level)
     return analysis
 
 

@@ -53,7 +53,8 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "cpt50", "cpt50_lo", "cpt50_hi", "cpt80", "cpt80_lo", "cpt80_hi", "aiq", "n_failed",
 )
 """Columns of :meth:`Comparison.table` for two-tier suites: numbers stay numbers, each interval in
-``*_lo``/``*_hi``. ``apgr`` is the mean over CV seeds (``apgr_seed_sd`` their spread) when repeated."""
+``*_lo``/``*_hi``. ``apgr`` is the mean over CV seeds (``apgr_seed_sd`` their spread, ``apgr_lo``/``_hi``
+the bootstrap CI of that mean) when repeated."""
 
 NTIER_TABLE_COLUMNS: tuple[str, ...] = (
     "suite", "router", "evaluation", "quality", "quality_lo", "quality_hi", "cost_usd", "share_small",
@@ -210,7 +211,8 @@ class Comparison:
             "the always-weak and always-strong points. CPT(x) is the first crossing of PGR x. AIQ: RouterBench's "
             "area under the non-decreasing convex hull over the always-weak…always-strong cost range. With "
             "repeated cross-validation, APGR and AIQ are the mean over fold seeds (sd over seeds alongside; the "
-            "bracketed CI is the first seed's bootstrap). Three or more tiers: small/mid/frontier = share of "
+            "bracketed CI is that mean's: per resample of items, every seed's value on it, averaged). Three or "
+            "more tiers: small/mid/frontier = share of "
             "turns per tier; AIQ over the router's λ sweep and loop point closed with the cheapest and dearest "
             "tier; gap closed = (AIQ − zero router's) / (oracle's − zero router's), the zero router being the "
             "hull of the single tiers; cost to match frontier = the cost at which the router's hull reaches "
