@@ -126,3 +126,22 @@ def test_ci_is_the_bootstrap_of_the_seed_averaged_metric() -> None:
         assert (row[f"{name}_lo"], row[f"{name}_hi"]) == pytest.approx((lo, hi))
     first = np.array([metrics(seed_scores[0], drawn)[0] for drawn in draws])  # what the CI used to be
     assert (row["apgr_lo"], row["apgr_hi"]) != pytest.approx(tuple(np.percentile(first, [2.5, 97.5])))
+
+
+def test_vectorised_aiq_and_apgr_match_the_scalar_metrics() -> None:
+    from persona_lab.bench._analysis_ntier import _aiq_rows, _apgr_rows
+
+    rng = np.random.default_rng(1)
+    costs, quals = rng.random((300, 9)), rng.random((300, 9))
+    costs[100:200] = np.round(costs[100:200] * 4) / 4  # equal costs
+    quals[200:] = np.sort(np.round(quals[200:] * 3) / 3, axis=1)  # plateaus: flat past the peak
+    lo, hi = np.minimum(costs[:, -1], costs[:, -2]), np.maximum(costs[:, -1], costs[:, -2])
+    lo[:30], hi[:30] = costs[:30].min(axis=1), costs[:30].max(axis=1) + 0.2  # past the dearest point
+    hi[30:40] = lo[30:40]  # a single cost
+    expected = [aiq(c, q, cost_range=(a, b)) for c, q, a, b in zip(costs, quals, lo, hi, strict=True)]
+    assert _aiq_rows(costs, quals, lo, hi) == pytest.approx(expected, abs=1e-12)
+    shares = np.round(rng.random((300, 6)) * 5) / 5  # shares of exactly 0 and 1 too
+    pgrs = rng.normal(0.5, 0.4, (300, 6))
+    pgrs[:3] = np.nan  # a resample with no weak–strong gap
+    expected = [apgr(s, p) for s, p in zip(shares, pgrs, strict=True)]
+    assert _apgr_rows(shares, pgrs) == pytest.approx(expected, abs=1e-12)

@@ -337,16 +337,47 @@ def two_tier_sweep_samples(units: UnitTable, scores: NDArray[np.float64], weight
     with np.errstate(invalid="ignore", divide="ignore"):  # no gap: NaN PGRs, as metrics.pgr gives
         pgrs = np.where((gap == 0)[:, None], np.nan, (quals - b_w[:, None]) / gap[:, None])
     apgrs = _apgr_rows(shares, pgrs)
-    aiqs = np.array([aiq([*costs[b].tolist(), b_cw[b], b_cs[b]], [*quals[b].tolist(), b_w[b], b_s[b]],
-                         cost_range=(min(b_cw[b], b_cs[b]), max(b_cw[b], b_cs[b]))) for b in range(len(weights))])
+    aiqs = _aiq_rows(np.column_stack([costs, b_cw, b_cs]), np.column_stack([quals, b_w, b_s]),
+                     np.minimum(b_cw, b_cs), np.maximum(b_cw, b_cs))
     return {"apgr": apgrs, "aiq": aiqs}
+
+
+def _aiq_rows(costs: NDArray[np.float64], quals: NDArray[np.float64], lo: NDArray[np.float64],
+              hi: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`persona_lab.metrics.aiq` of each row's points over ``(lo, hi)`` at once (for a few points a row).
+
+    The upper concave envelope at ``x`` is the best mix of two points whose costs bracket ``x``;
+    with the best point at most as dear as ``x`` it gives the non-decreasing hull, linear between
+    the points' costs, so the trapezoids over those costs (clipped to the range) give the area
+    exactly. Rows the shortcut does not cover (NaN, an empty or degenerate range) fall back to ``aiq``.
+    """
+    start = np.maximum(lo, costs.min(axis=1))
+    grid = np.sort(np.clip(np.column_stack([costs, start, hi]), start[:, None], hi[:, None]), axis=1)
+    x = grid[:, :, None, None]
+    ci, cj = costs[:, None, :, None], costs[:, None, None, :]
+    qi, qj = quals[:, None, :, None], quals[:, None, None, :]
+    span = cj - ci
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mixed = np.where((ci <= x) & (x <= cj) & (span > 0), qi + (qj - qi) * (x - ci) / span, -np.inf)
+    cheaper = np.where(costs[:, None, :] <= grid[:, :, None], quals[:, None, :], -np.inf)  # flat past the peak
+    hull = np.maximum(mixed.max(axis=(2, 3)), cheaper.max(axis=2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.sum((grid[:, 1:] - grid[:, :-1]) * (hull[:, 1:] + hull[:, :-1]) / 2.0, axis=1) / (hi - lo)
+    odd = ~np.isfinite(out) | ~np.isfinite(hull).all(axis=1) | (start >= hi) | (hi <= lo)
+    for row in np.flatnonzero(odd):
+        out[row] = aiq(costs[row], quals[row], cost_range=(float(lo[row]), float(hi[row])))
+    return np.asarray(out, dtype=np.float64)
 
 
 def _apgr_rows(shares: NDArray[np.float64], pgrs: NDArray[np.float64]) -> NDArray[np.float64]:
     """:func:`persona_lab.metrics.apgr` of each row at once (rows with a NaN PGR fall back to it)."""
+    def closing(share: float, default: float) -> NDArray[np.float64]:  # a copy of a point already there adds nothing
+        at = shares == share
+        return np.where(at.any(axis=1), pgrs[np.arange(len(shares)), at.argmax(axis=1)], default)[:, None]
+
     ones, zeros = np.ones((len(shares), 1)), np.zeros((len(shares), 1))
-    s = np.hstack([shares, zeros, ones])  # closed with (0, 0) and (1, 1); a duplicate share adds no area
-    p = np.hstack([pgrs, zeros, ones])
+    s = np.hstack([shares, zeros, ones])  # closed with (0, 0) and (1, 1) as metrics.apgr closes it
+    p = np.hstack([pgrs, closing(0.0, 0.0), closing(1.0, 1.0)])
     order = np.lexsort((p, s), axis=-1)
     s, p = np.take_along_axis(s, order, axis=1), np.take_along_axis(p, order, axis=1)
     with np.errstate(invalid="ignore"):
