@@ -330,9 +330,12 @@ def two_tier_sweep_samples(units: UnitTable, scores: NDArray[np.float64], weight
     wsum = weights.sum(axis=1)
     b_w, b_s = weights @ w / wsum, weights @ s / wsum
     b_cw, b_cs = weights @ wc, weights @ sc
-    shares = weights @ decisions.T.astype(float) / wsum[:, None]
-    quals = weights @ np.where(decisions, s[None, :], w[None, :]).T / wsum[:, None]
-    costs = weights @ np.where(decisions, sc[None, :], wc[None, :]).T
+    per_unit = np.ascontiguousarray(np.vstack([decisions, np.where(decisions, s, w), np.where(decisions, sc, wc)]).T,
+                                    dtype=float)  # (units, 3 × points): one product for the whole sweep
+    sums = weights @ per_unit
+    points = decisions.shape[0]
+    shares, quals = sums[:, :points] / wsum[:, None], sums[:, points:2 * points] / wsum[:, None]
+    costs = sums[:, 2 * points:]
     gap = b_s - b_w
     with np.errstate(invalid="ignore", divide="ignore"):  # no gap: NaN PGRs, as metrics.pgr gives
         pgrs = np.where((gap == 0)[:, None], np.nan, (quals - b_w[:, None]) / gap[:, None])
