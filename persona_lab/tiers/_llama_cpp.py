@@ -27,7 +27,6 @@ from persona_lab.core import (
     ChatRequest,
     Chunk,
     ConfigError,
-    InvalidArgument,
     PersonaLabError,
     ProviderError,
     StreamInterrupted,
@@ -147,9 +146,10 @@ def _resolve_tool_choice(tools: Sequence[Mapping[str, Any]] | None, choice: Any)
         return choice
     if len(tools) != 1:
         names = ", ".join(str(t["function"]["name"]) for t in tools)
-        raise InvalidArgument(
+        raise ProviderError(  # this backend cannot serve the request; another tier may
             f"tool_choice='required' with several tools ({names}) is not supported by this chat "
-            "format; name the tool to force it"
+            "format; name the tool to force it",
+            provider="llama-cpp", retryable=False,
         )
     return {"type": "function", "function": {"name": tools[0]["function"]["name"]}}
 
