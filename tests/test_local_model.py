@@ -203,7 +203,7 @@ def test_choosing_the_local_tier_does_not_import_llama_cpp() -> None:
 
 
 def test_chat_messages_are_reshaped_for_the_chatml_tools_template() -> None:
-    from persona_lab.tiers._llama_cpp import _prepare_messages
+    from persona_lab.tiers._llama_cpp_chat import _prepare_messages
 
     call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
     prepared = _prepare_messages(

@@ -33,7 +33,7 @@ __all__ = ["AnswerTable", "replay_tier_costs"]
 def replay_tier_costs(benchmark: BenchmarkSet, *, prices: Mapping[str, Price] | None = None
                       ) -> dict[str, NDArray[np.float64]]:
     """Per tier, each unit's ``total_cost_usd`` when that tier answers every turn (through the loop)."""
-    from persona_lab.bench._compare import _run
+    from persona_lab.bench._compare_jobs import _run
     from persona_lab.logs import turn_logs_to_frame
 
     tiers = replay_tiers(benchmark, prices=prices)

@@ -55,7 +55,7 @@ PARENT_PID_VAR = "PERSONA_LAB_SERVER_PARENT_PID"
 """Set for a managed server: it exits by itself if this process dies without stopping it."""
 PERSONA_CHAT_FORMAT = "persona-lab-chatml-tools"
 """llama.cpp's ``chatml-function-calling`` plus streamed automatic tool calls, tool results,
-usage in streams and a hard ``max_tokens`` (see ``_llama_cpp.chatml_tools_handler``)."""
+usage in streams and a hard ``max_tokens`` (see ``_llama_cpp_chat.chatml_tools_handler``)."""
 
 
 def smollm2_model_path() -> Path:
