@@ -58,6 +58,7 @@ _LAZY: typing.Mapping[str, str] = _MappingProxyType({
     "LearnedVerifier": "persona_lab.routers._learned_verifier",
     "PROMPT_FEATURES": "persona_lab.routers._prompt_features",
     "PromptFeatureEmbedder": "persona_lab.routers._prompt_features",
+    "SemanticEmbedder": "persona_lab.routers._semantic_embedder",
     "StackedRouter": "persona_lab.routers._stacking",
     "prompt_features": "persona_lab.routers._prompt_features",
     "MatrixFactorizationRouter": "persona_lab.routers._mf",
@@ -114,6 +115,7 @@ __all__ = [
     "RoutingContext",
     "RoutingDecision",
     "RuleVerifier",
+    "SemanticEmbedder",
     "StackedRouter",
     "StickyRouter",
     "TfidfEmbedder",
@@ -158,6 +160,7 @@ if typing.TYPE_CHECKING:
     from persona_lab.routers._learned_verifier import LearnedVerifier
     from persona_lab.routers._mf import MatrixFactorizationRouter
     from persona_lab.routers._prompt_features import PROMPT_FEATURES, PromptFeatureEmbedder, prompt_features
+    from persona_lab.routers._semantic_embedder import SemanticEmbedder
     from persona_lab.routers._stacking import StackedRouter
     from persona_lab.routers._training_frame import outcomes_from_turn_logs
     from persona_lab.routers._utility import (
