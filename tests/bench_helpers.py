@@ -16,6 +16,7 @@ from persona_lab.tiers import Price
 
 WEAK = "weak-model"
 STRONG = "strong-model"
+TIERS = ("small", "mid", "frontier")
 MODELS = {
     WEAK: ModelSpec(WEAK, tier="small", role="weak", price=Price(1.0, 1.0)),
     STRONG: ModelSpec(STRONG, tier="frontier", role="strong", price=Price(10.0, 30.0)),
@@ -118,3 +119,19 @@ def write_routellm_layout(root: Path) -> Path:
     (mt / "reference_answer_gpt-4.jsonl").write_text(json.dumps(
         {"question_id": 114, "choices": [{"index": 0, "turns": ["35/36", "35/36 as well"]}]}) + "\n")
     return root
+
+
+def three_tier_set(n_items: int = 90, *, seed: int = 0, suite: str = "synth3") -> BenchmarkSet:
+    """Easy items: every tier right; medium: mid and frontier; hard: only frontier. The text says which."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for n in range(n_items):
+        kind = ("easy", "medium", "hard")[int(rng.integers(0, 3))]
+        right = {"easy": (1, 1, 1), "medium": (0, 1, 1), "hard": (0, 0, 1)}[kind]
+        outcomes = {f"m-{tier}": (TurnOutcome(float(r), f"{tier} answer {n}"),) for tier, r in zip(TIERS, right,
+                                                                                                    strict=True)}
+        items.append(BenchmarkItem(f"{suite}-{n:03d}", suite, kind, (f"{kind} problem number {n} topic{n % 4}",),
+                                   outcomes))
+    prices = {"small": Price(0.1, 0.1), "mid": Price(1.0, 1.0), "frontier": Price(10.0, 10.0)}
+    models = {f"m-{t}": ModelSpec(name=f"m-{t}", tier=t, price=prices[t]) for t in TIERS}
+    return BenchmarkSet(suite=suite, scale="binary", models=models, items=tuple(items))

@@ -12,10 +12,6 @@ import pytest
 
 from persona_lab import BenchmarkFormatError
 from persona_lab.bench import (
-    BenchmarkItem,
-    BenchmarkSet,
-    ModelSpec,
-    TurnOutcome,
     UnitTable,
     compare,
     load_suite,
@@ -31,26 +27,9 @@ from persona_lab.metrics import (
     zero_router_aiq,
 )
 from persona_lab.routers import ClassifierRouter, KNNRouter, MatrixFactorizationRouter, utility_choice
-from persona_lab.tiers import Price
-from tests.bench_helpers import synthetic_set
+from tests.bench_helpers import synthetic_set, three_tier_set
 
 TIERS = ("small", "mid", "frontier")
-
-
-def three_tier_set(n_items: int = 90, *, seed: int = 0, suite: str = "synth3") -> BenchmarkSet:
-    """Easy items: every tier right; medium: mid and frontier; hard: only frontier. The text says which."""
-    rng = np.random.default_rng(seed)
-    items = []
-    for n in range(n_items):
-        kind = ("easy", "medium", "hard")[int(rng.integers(0, 3))]
-        right = {"easy": (1, 1, 1), "medium": (0, 1, 1), "hard": (0, 0, 1)}[kind]
-        outcomes = {f"m-{tier}": (TurnOutcome(float(r), f"{tier} answer {n}"),) for tier, r in zip(TIERS, right,
-                                                                                                    strict=True)}
-        items.append(BenchmarkItem(f"{suite}-{n:03d}", suite, kind, (f"{kind} problem number {n} topic{n % 4}",),
-                                   outcomes))
-    prices = {"small": Price(0.1, 0.1), "mid": Price(1.0, 1.0), "frontier": Price(10.0, 10.0)}
-    models = {f"m-{t}": ModelSpec(name=f"m-{t}", tier=t, price=prices[t]) for t in TIERS}
-    return BenchmarkSet(suite=suite, scale="binary", models=models, items=tuple(items))
 
 
 # -- metrics ---------------------------------------------------------------------------------------

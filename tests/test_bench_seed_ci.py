@@ -16,8 +16,7 @@ from persona_lab.bench import compare
 from persona_lab.core import RoutingContext, RoutingDecision
 from persona_lab.metrics import aiq, apgr, quantile_thresholds, threshold_decisions
 from persona_lab.routers import KNNRouter
-from tests.bench_helpers import KeywordThresholdRouter, synthetic_set
-from tests.test_bench_ntier import three_tier_set
+from tests.bench_helpers import KeywordThresholdRouter, synthetic_set, three_tier_set
 
 
 def _number(text: str) -> int:
