@@ -87,6 +87,10 @@ def test_failed_live_turns_land_in_failures_csv_without_the_key(
         assert CANARY not in text
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_prints_the_run_directory_and_the_resume_command(
     server: FaultServer, set_path: Path, tmp_path: Path
 ) -> None:
@@ -99,6 +103,9 @@ def test_ctrl_c_prints_the_run_directory_and_the_resume_command(
         [sys.executable, "-m", "persona_lab.cli", "bench", "--live", "--suite", str(set_path), "--router", "random",
          "--limit", "2", "--out", str(out)],
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a terminal's Ctrl-C reaches a process whose SIGINT is at its default; a runner started in the
+        # background of a non-interactive shell (CI, nohup) ignores SIGINT, and the child would inherit that
+        preexec_fn=_default_sigint,
     )
     try:
         deadline = time.monotonic() + 60
