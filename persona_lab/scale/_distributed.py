@@ -197,7 +197,9 @@ def run_live_distributed(
         chunks = [[i.id for i in chosen[k::count]] for k in range(count)]
         run = uuid.uuid4().hex[:12]
         limits = dict(rate_limits or {})
-        shared_set, shared_router = client.scatter([benchmark, router], broadcast=True)
+        # hash=False: keys of our own; a same-content key from an earlier run (its futures released late, by the
+        # garbage collector) would race this scatter and the broadcast waited forever for data already forgotten
+        shared_set, shared_router = client.scatter([benchmark, router], broadcast=True, hash=False)
         options = {"concurrency": concurrency, "judge_tier": judge_tier, "route_first_turn_only": route_first_turn_only}
         futures = [client.submit(_run_partition, shared_set, chunk, shared_router, tiers, str(root), label, limits,
                                  run, options, pure=False) for chunk in chunks if chunk]
