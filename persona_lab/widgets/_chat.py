@@ -9,7 +9,6 @@ import warnings
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -18,7 +17,6 @@ from persona_lab.core import (
     Compacted,
     Conversation,
     ErrorOccurred,
-    FileLink,
     LoopEvent,
     Retrying,
     TextDelta,
@@ -31,7 +29,7 @@ from persona_lab.core import (
 )
 from persona_lab.loops import ConversationLoop
 from persona_lab.widgets._background import TaskSlot
-from persona_lab.widgets._follow import LIVE_CSS, StaticCopy, html_page, scroll_box
+from persona_lab.widgets._follow import LIVE_CSS, StaticCopy, StaticCopyDisplay, scroll_box
 from persona_lab.widgets._render import (
     WIDGET_CSS,
     BubbleStatus,
@@ -114,7 +112,7 @@ def no_tiers_message(tiers: Any) -> str | None:
     )
 
 
-class ChatWidget(w.VBox):  # type: ignore[misc]
+class ChatWidget(StaticCopyDisplay, w.VBox):  # type: ignore[misc]
     """Chat with a persona in a notebook.
 
     Enter in the text box (or Send) starts the turn as a background task on the kernel's loop
@@ -250,25 +248,8 @@ class ChatWidget(w.VBox):  # type: ignore[misc]
         return (f'<div class="plab-static plab-chat-static">{WIDGET_CSS}{self.header.value}'
                 f'{bubbles}{self.total.value}{note}</div>')
 
-    def to_html(self, path: str | Path) -> FileLink:
-        """Write the transcript as a standalone HTML page (offline, no scripts); returns a link to it."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        who = self.loop.persona.identity.name
-        path.write_text(html_page(f"Chat with {who}", self.static_html()), encoding="utf-8")
-        return FileLink(path)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
-        if bundle is not None:
-            bundle["text/html"] = self.static_html()
-        return bundle
-
-    def _ipython_display_(self, **kwargs: Any) -> None:
-        from IPython.display import display
-
-        display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
-        self._static.display()
+    def page_title(self) -> str:
+        return f"Chat with {self.loop.persona.identity.name}"
 
     # -- callbacks (may run on a kernel thread other than the loop's) -------------------------
 

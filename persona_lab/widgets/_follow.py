@@ -12,9 +12,12 @@ the kernel is gone the saved notebook still shows the transcript or timeline.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+
+from persona_lab.core import FileLink
 
 __all__ = ["FOLLOW_ESM", "LIVE_CSS", "StaticCopy", "html_page", "scroll_box"]
 
@@ -89,6 +92,42 @@ class StaticCopy:
             self._handle.update(HTML(self.render()))  # type: ignore[no-untyped-call]
         except Exception:  # a copy that cannot refresh must never break a turn
             self._handle = None
+
+
+class StaticCopyDisplay:
+    """Mixin (before the ipywidgets base) for widgets that keep a static copy of themselves.
+
+    The class provides ``static_html()`` and ``page_title()`` and holds ``_static`` (a
+    :class:`StaticCopy`); this adds ``to_html(path)``, the ``text/html`` entry of the widget's
+    display data, and showing the static copy under the live widget.
+    """
+
+    _static: StaticCopy
+
+    def static_html(self) -> str:
+        raise NotImplementedError
+
+    def page_title(self) -> str:
+        raise NotImplementedError
+
+    def to_html(self, path: str | Path) -> FileLink:
+        """Write the static copy as a standalone HTML page (offline, no scripts); returns a link to it."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html_page(self.page_title(), self.static_html()), encoding="utf-8")
+        return FileLink(path)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if bundle is not None:
+            bundle["text/html"] = self.static_html()
+        return bundle
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
+        self._static.display()
 
 
 def html_page(title: str, body: str) -> str:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
 from persona_lab.core import (
     AskingUser,
-    FileLink,
     Finished,
     LoopEvent,
     Retrying,
@@ -28,7 +26,7 @@ from persona_lab.loops import AgenticLoop, CancelToken, EventCallback, Run, RunS
 from persona_lab.widgets._ask_user import AskUserPanel
 from persona_lab.widgets._background import TaskSlot, resolve_threadsafe
 from persona_lab.widgets._chat import no_tiers_message
-from persona_lab.widgets._follow import LIVE_CSS, StaticCopy, html_page, scroll_box
+from persona_lab.widgets._follow import LIVE_CSS, StaticCopy, StaticCopyDisplay, scroll_box
 from persona_lab.widgets._markdown import render_markdown
 from persona_lab.widgets._render import (
     WIDGET_CSS,
@@ -79,7 +77,7 @@ def render_step_html(step: RunStep) -> str:
     return f'<div class="plab-event" data-kind="step">{"".join(parts)}</div>'
 
 
-class RunWidget(w.VBox):  # type: ignore[misc]
+class RunWidget(StaticCopyDisplay, w.VBox):  # type: ignore[misc]
     """Run a task with an :class:`AgenticLoop` and watch it live.
 
     Run starts the run as a background task on the kernel's loop and returns at once;
@@ -241,25 +239,8 @@ class RunWidget(w.VBox):  # type: ignore[misc]
                 f'<div class="plab-question">Task: {task}</div>{self.status.value}{self._render_timeline()}'
                 f"{self.output.value}{self.error.value}{note}</div>")
 
-    def to_html(self, path: str | Path) -> FileLink:
-        """Write the run as a standalone HTML page (offline, no scripts); returns a link to it."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        who = self.agent.persona.identity.name
-        path.write_text(html_page(f"Agent run: {who}", self.static_html()), encoding="utf-8")
-        return FileLink(path)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
-        if bundle is not None:
-            bundle["text/html"] = self.static_html()
-        return bundle
-
-    def _ipython_display_(self, **kwargs: Any) -> None:
-        from IPython.display import display
-
-        display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
-        self._static.display()
+    def page_title(self) -> str:
+        return f"Agent run: {self.agent.persona.identity.name}"
 
     # -- the run (on the loop) ----------------------------------------------------------------
 
