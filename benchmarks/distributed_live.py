@@ -39,13 +39,14 @@ def main() -> None:
     from persona_lab import FixedRouter
     from persona_lab.bench import load_suite
     from persona_lab.scale import connect_cluster, run_live_distributed
-    from tests.fake_provider import FakeOpenAIServer
+    from tests.fault_server import Fault, FaultServer
+    from tests.rate_helpers import max_in_window
 
     suite = load_suite("gsm8k")
     items = suite.items[: args.items]
     limits = {"openai-compatible": args.rate_limit}
-    with FakeOpenAIServer(latency_s=args.latency) as server:
-        os.environ.update(PERSONA_PROVIDER="openai-compatible", PERSONA_BASE_URL=server.base_url,
+    with FaultServer({"fake-model": Fault(delay_s=args.latency, text="The answer is 42.\n#### 42")}) as server:
+        os.environ.update(PERSONA_PROVIDER="openai-compatible", PERSONA_BASE_URL=server.openai_url,
                           PERSONA_MODEL="fake-model", PERSONA_API_KEY="sk-benchmark-not-a-secret")
         print(f"{args.items} items, {args.latency * 1000:.0f} ms per call, concurrency {args.concurrency} per worker, "
               f"rate limit {args.rate_limit:g}/s")
@@ -55,15 +56,16 @@ def main() -> None:
             client, cluster = connect_cluster(workers=workers)
             try:
                 client.run(lambda: __import__("persona_lab.bench"))  # warm imports: time the run, not start-up
-                server.arrivals.clear()
+                server.clear_requests()
                 with tempfile.TemporaryDirectory() as run_dir:
                     result = run_live_distributed(suite, FixedRouter("small"), run_dir, client=client, items=items,
                                                   rate_limits=limits, concurrency=args.concurrency)
-                span = max(server.arrivals) - min(server.arrivals)
-                mean_rps = (len(server.arrivals) - 1) / span
+                arrivals = [r.at for r in server.requests]
+                span = max(arrivals) - min(arrivals)
+                mean_rps = (len(server.requests) - 1) / span
                 steady = len(items) / (span + args.latency)
                 print(f"{workers:>7}  {len(items) / result.elapsed_s:>11.2f}  {steady:>18.2f}  "
-                      f"{mean_rps:>15.2f}  {server.max_in_window(1.0):>10}  {result.records:>6}", flush=True)
+                      f"{mean_rps:>15.2f}  {max_in_window(arrivals, 1.0):>10}  {result.records:>6}", flush=True)
             finally:
                 client.close()
                 cluster.close()
@@ -71,14 +73,14 @@ def main() -> None:
         client, cluster = connect_cluster(workers=2)
         try:
             pids = sorted(client.run(os.getpid).values())
-            server.arrivals.clear()
+            server.clear_requests()
             outcome: dict[str, object] = {}
             with tempfile.TemporaryDirectory() as run_dir:
                 thread = threading.Thread(target=lambda: outcome.update(result=run_live_distributed(
                     suite, FixedRouter("small"), run_dir, client=client, items=items, rate_limits=limits,
                     concurrency=args.concurrency)))
                 thread.start()
-                while len(server.arrivals) < len(items) // 3:
+                while len(server.requests) < len(items) // 3:
                     time.sleep(0.01)
                 os.kill(pids[0], signal.SIGKILL)
                 thread.join()
@@ -87,8 +89,8 @@ def main() -> None:
             result = outcome["result"]
             lost = len({i.id for i in items} - set(stored))
             print(f"worker killed after {len(items) // 3} requests: {len(stored)} items stored, "
-                  f"{len(stored) - len(set(stored))} stored twice, {lost} lost; {len(server.arrivals)} requests for "
-                  f"{len(items)} items ({len(server.arrivals) - len(items)} in flight on the killed worker sent again; "
+                  f"{len(stored) - len(set(stored))} stored twice, {lost} lost; {len(server.requests)} requests for "
+                  f"{len(items)} items ({len(server.requests) - len(items)} in flight on the killed worker sent again; "
                   f"{result.rerun_items} items with turns from two attempts)")
         finally:
             client.close()

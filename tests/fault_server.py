@@ -45,6 +45,7 @@ class Fault:
     status: int = 500
     retry_after: str | None = None
     text: str | None = None
+    delay_s: float = 0.0  # wait before answering (a provider's latency)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULTS:
@@ -232,6 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(api, model, fault, "final_answer" if "final_answer" in tools else None)
 
     def _serve(self, api: str, model: str, fault: Fault, tool: str | None) -> None:
+        if fault.delay_s and self._client_gone_or_stopped(fault.delay_s):
+            return
         text = fault.text or f"answer from {model}"
         kind = fault.kind
         if kind == "slow":
@@ -351,6 +354,10 @@ class FaultServer:
     def clear(self) -> None:
         with self._state.lock:
             self._state.faults.clear()
+            self._state.requests.clear()
+
+    def clear_requests(self) -> None:
+        with self._state.lock:
             self._state.requests.clear()
 
     def disconnected_at(self, model: str) -> float | None:

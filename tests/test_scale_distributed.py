@@ -18,17 +18,18 @@ pytest.importorskip("distributed")
 from persona_lab import ClusterUnavailable, FixedRouter
 from persona_lab.bench import load_suite
 from persona_lab.scale import connect_cluster, run_live_distributed
-from tests.fake_provider import FakeOpenAIServer, acquire_times, max_in_window
+from tests.fault_server import Fault, FaultServer
+from tests.rate_helpers import acquire_times, max_in_window
 
 SUITE = load_suite("gsm8k")
 
 
 @pytest.fixture(scope="module")
 def server() -> Any:
-    with FakeOpenAIServer(latency_s=0.1) as fake:
+    with FaultServer({"fake-model": Fault(delay_s=0.1, text="The answer is 42.\n#### 42")}) as fake:
         saved = {k: os.environ.get(k) for k in ("PERSONA_PROVIDER", "PERSONA_BASE_URL", "PERSONA_MODEL",
                                                 "PERSONA_API_KEY")}
-        os.environ.update(PERSONA_PROVIDER="openai-compatible", PERSONA_BASE_URL=fake.base_url,
+        os.environ.update(PERSONA_PROVIDER="openai-compatible", PERSONA_BASE_URL=fake.openai_url,
                           PERSONA_MODEL="fake-model", PERSONA_API_KEY="sk-fake-not-a-secret")
         try:
             yield fake
@@ -41,7 +42,7 @@ def server() -> Any:
 
 
 @pytest.fixture(scope="module")
-def client(server: FakeOpenAIServer) -> Any:  # the workers inherit the PERSONA_* variables set by `server`
+def client(server: FaultServer) -> Any:  # the workers inherit the PERSONA_* variables set by `server`
     client, cluster = connect_cluster(workers=2)
     try:
         yield client
@@ -55,19 +56,19 @@ def _records(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
-def test_items_spread_over_workers_under_one_cluster_wide_rate_limit(server: FakeOpenAIServer, client: Any,
+def test_items_spread_over_workers_under_one_cluster_wide_rate_limit(server: FaultServer, client: Any,
                                                                       tmp_path: Path) -> None:
     items = SUITE.items[:30]
-    server.arrivals.clear()
+    server.clear_requests()
     result = run_live_distributed(SUITE, FixedRouter("small"), tmp_path, client=client, items=items,
                                   rate_limits={"openai-compatible": 8.0}, concurrency=4, timeout_s=300)
     assert result.workers == 2 and result.partitions == 8
     assert (result.written, result.records, result.rerun_items, result.failures) == (30, 30, 0, ())
     assert sorted(r["labels"]["item_id"] for r in _records(tmp_path)) == sorted(i.id for i in items)
-    assert len(server.arrivals) == 30
+    assert len(server.requests) == 30
     # What the server sees carries each process's delay between a start and the bytes on the wire (a busy
     # event loop, a first SDK client); the limiter's own bound is tested below on the starts themselves.
-    assert server.max_in_window(1.0) <= 8 + 3
+    assert max_in_window([r.at for r in server.requests], 1.0) <= 8 + 3
     again = run_live_distributed(SUITE, FixedRouter("small"), tmp_path, client=client, items=items, timeout_s=300)
     assert (again.written, again.skipped_items, again.records) == (0, 30, 30)  # resume: nothing runs twice
 
@@ -84,9 +85,9 @@ def test_request_starts_from_every_worker_keep_one_rate(client: Any) -> None:
 
 
 def test_a_worker_killed_mid_run_loses_no_item_and_reruns_only_those_in_flight(
-        server: FakeOpenAIServer, client: Any, tmp_path: Path) -> None:
+        server: FaultServer, client: Any, tmp_path: Path) -> None:
     items = SUITE.items[:40]
-    server.arrivals.clear()
+    server.clear_requests()
     pids = sorted(client.run(os.getpid).values())
     outcome: dict[str, Any] = {}
 
@@ -97,7 +98,7 @@ def test_a_worker_killed_mid_run_loses_no_item_and_reruns_only_those_in_flight(
     worker = threading.Thread(target=run)
     worker.start()
     deadline = time.monotonic() + 120
-    while len(server.arrivals) < 10 and time.monotonic() < deadline:
+    while len(server.requests) < 10 and time.monotonic() < deadline:
         time.sleep(0.02)
     os.kill(pids[0], signal.SIGKILL)
     worker.join(timeout=240)
@@ -106,7 +107,7 @@ def test_a_worker_killed_mid_run_loses_no_item_and_reruns_only_those_in_flight(
     assert sorted(r["labels"]["item_id"] for r in records) == sorted(i.id for i in items)  # each item exactly once
     assert result.records == 40
     assert result.rerun_items <= 2  # at most the items in flight on the killed worker ran again
-    assert len(server.arrivals) <= 40 + 2
+    assert len(server.requests) <= 40 + 2
 
 
 def test_a_scheduler_that_does_not_answer_is_a_clear_error_within_seconds() -> None:
